@@ -1,0 +1,70 @@
+# streamauth developer commands. `make run` and `make test` set everything up on first use.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SAM_VENV := .build/sam
+SAM := $(SAM_VENV)/bin/sam
+# The newest Python >= 3.11 on the machine (Lambda runs 3.12; pyenv users: PYENV_VERSION=3.12.1).
+PYTHON ?= $(shell for p in python3.12 python3.13 python3.11 python3; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; done)
+HOST ?= 127.0.0.1
+PORT ?= 3000
+
+.PHONY: install run test unit integration e2e lint format bench admin-token build deploy invoke clean
+
+$(STAMP): pyproject.toml layers/streamauth/pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python >= 3.11 is required"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e layers/streamauth -e .
+	@touch $@
+
+install: $(STAMP) ## create .venv with the layer package (editable) and the dev tools
+
+run: $(STAMP) ## serve the API from template.yaml on http://127.0.0.1:3000, embedded DynamoDB
+	$(PY) -m localapi run --host $(HOST) --port $(PORT)
+
+test: $(STAMP) ## every test: unit, integration (moto), e2e (local API)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+integration: $(STAMP)
+	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+
+e2e: $(STAMP)
+	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+$(SAM):
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install -q aws-sam-cli
+
+lint: $(STAMP) $(SAM) ## ruff, mypy, sam validate --lint
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy layers/streamauth/streamauth tools/localapi functions tests
+	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(SAM) validate --lint
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: $(STAMP) ## cold init ratios and DynamoDB requests per operation
+	$(PY) -m localapi.bench
+
+admin-token: $(STAMP) ## print an operator JWT for the local API (SECRET_ID=<SecretArn> for a deployed stack)
+	@$(PY) -m localapi admin-token $(if $(SECRET_ID),--secret-id $(SECRET_ID))
+
+invoke: $(STAMP) ## make invoke FN=IssueTokenFunction EVENT=events/issue_token.json
+	$(PY) -m localapi invoke $(FN) -e $(EVENT)
+
+build: $(SAM)
+	SAM_CLI_TELEMETRY=0 $(SAM) build
+
+deploy: build
+	SAM_CLI_TELEMETRY=0 $(SAM) deploy --guided
+
+clean:
+	rm -rf $(VENV) .build .aws-sam .pytest_cache .mypy_cache .ruff_cache

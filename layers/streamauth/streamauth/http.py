@@ -1,0 +1,115 @@
+"""HTTP plumbing for every API function: the resolver factory (errors → replies in ONE place),
+the Lambda entry point wrapper, request accessors that raise BadRequest naming the field,
+and the scope check against the authorizer's principal."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+
+from streamauth.auth import Principal, require_scope
+from streamauth.errors import BadRequest, StreamAuthError, http_status
+from streamauth.models.common import Result
+from streamauth.observability import logger, metrics
+
+MAX_BODY_BYTES = 64 * 1024
+JSON = "application/json"
+_HEADERS = {"Cache-Control": "no-store"}  # replies carry tokens and codes: never cache them
+
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def json_response(status: int, body: Any) -> Response:
+    return Response(status_code=status, content_type=JSON, body=json.dumps(body), headers=dict(_HEADERS))
+
+
+def result(success: bool, message: str | None = None, data_id: str | None = None, status: int = 200) -> Response:
+    return json_response(status, Result(success, message, data_id).to_dict())
+
+
+def error_body(error: StreamAuthError, status: int) -> dict[str, Any]:
+    body = Result(False, error.message, None, status).to_dict()
+    if error.field is not None:
+        body["field"] = error.field
+    return body
+
+
+def api(scope: str | None = None) -> APIGatewayRestResolver:
+    """A resolver whose every failure is a JSON Result; with `scope`, callers need it (else 403)."""
+    app = APIGatewayRestResolver()
+
+    @app.exception_handler(StreamAuthError)
+    def _domain_error(error: StreamAuthError) -> Response:
+        status = http_status(error)
+        if status >= 500:
+            logger.warning("request failed", extra={"reason": type(error).__name__, "status": status})
+        return json_response(status, error_body(error, status))
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        logger.exception("unexpected error")
+        return json_response(500, Result(False, "internal error", None, 500).to_dict())
+
+    @app.not_found
+    def _not_found(_: Exception) -> Response:
+        return json_response(404, Result(False, "no such route", None, 404).to_dict())
+
+    if scope is not None:
+
+        def _check_scope(app: APIGatewayRestResolver, next_middleware: Any) -> Any:
+            require_scope(principal(app), scope)
+            return next_middleware(app)
+
+        app.use(middlewares=[_check_scope])
+    return app
+
+
+def handler(app: APIGatewayRestResolver) -> LambdaHandler:
+    """The Lambda entry point of a function: correlation id, metrics flush, resolve."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return lambda_handler
+
+
+def query(app: APIGatewayRestResolver) -> dict[str, str]:
+    return dict(app.current_event.query_string_parameters or {})
+
+
+def principal(app: APIGatewayRestResolver) -> Principal:
+    context = app.current_event.request_context.authorizer.raw_event or {}
+    return Principal.from_context(context)
+
+
+def json_body(app: APIGatewayRestResolver) -> dict[str, Any]:
+    """The request body as a JSON object, or BadRequest("body", why)."""
+    event = app.current_event
+    raw = event.body
+    if raw is None or raw == "":
+        raise BadRequest("body", "is required (a JSON object)")
+    data: bytes
+    if event.is_base64_encoded:
+        try:
+            data = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise BadRequest("body", "is not valid base64") from exc
+    else:
+        data = raw.encode("utf-8", "surrogatepass")
+    if len(data) > MAX_BODY_BYTES:
+        raise BadRequest("body", f"must be at most {MAX_BODY_BYTES} bytes")
+    try:
+        parsed = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadRequest("body", "is not valid JSON") from exc
+    if not isinstance(parsed, dict):
+        raise BadRequest("body", "must be a JSON object")
+    return parsed

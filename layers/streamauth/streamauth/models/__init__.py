@@ -1,0 +1,1 @@
+"""Typed input and output of the API: parsing raises BadRequest naming the field."""

@@ -1,0 +1,91 @@
+"""Shapes and parsers shared by every endpoint."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+from streamauth.errors import BadRequest
+
+Action = Literal["play", "publish"]
+ACTIONS: tuple[Action, ...] = ("play", "publish")
+
+# Ant Media stream ids are letters, digits, '_', '-', '.'; Reactive's are UUIDs: both fit.
+STREAM_ID = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
+MAX_TEXT = 256
+MAX_UNIX_SECONDS = 253402300799  # 9999-12-31T23:59:59Z
+_INT = re.compile(r"-?[0-9]{1,19}")
+
+
+@dataclass(frozen=True)
+class Result:
+    """Ant Media's generic reply."""
+
+    success: bool
+    message: str | None = None
+    data_id: str | None = None
+    error_id: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"success": self.success, "message": self.message, "dataId": self.data_id, "errorId": self.error_id}
+
+
+def parse_stream_id(value: object, field: str = "id") -> str:
+    if value is None or value == "":
+        raise BadRequest(field, "is required")
+    if not isinstance(value, str):
+        raise BadRequest(field, "must be a string")
+    if not STREAM_ID.fullmatch(value):
+        raise BadRequest(field, "must be 1-128 characters of letters, digits, '_', '-' or '.'")
+    return value
+
+
+def parse_action(value: object, field: str = "type") -> Action:
+    if value is None or value == "":
+        raise BadRequest(field, "is required")
+    if value not in ACTIONS:
+        raise BadRequest(field, "must be 'play' or 'publish'")
+    return cast(Action, value)
+
+
+def parse_int(value: object, field: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """An integer from a query/path string or a JSON number (not a bool, not a float with a fraction)."""
+    if value is None or value == "":
+        raise BadRequest(field, "is required")
+    if isinstance(value, bool):
+        raise BadRequest(field, "must be an integer")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        number = int(value)
+    elif isinstance(value, str) and _INT.fullmatch(value.strip()):
+        number = int(value.strip())
+    else:
+        raise BadRequest(field, "must be an integer")
+    if minimum is not None and number < minimum:
+        raise BadRequest(field, f"must be at least {minimum}")
+    if maximum is not None and number > maximum:
+        raise BadRequest(field, f"must be at most {maximum}")
+    return number
+
+
+def parse_text(value: object, field: str, *, required: bool = False, max_length: int = MAX_TEXT) -> str | None:
+    if value is None or value == "":
+        if required:
+            raise BadRequest(field, "is required")
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(field, "must be a string")
+    if len(value) > max_length:
+        raise BadRequest(field, f"must be at most {max_length} characters")
+    if any(ord(ch) < 32 for ch in value):
+        raise BadRequest(field, "must not contain control characters")
+    return value
+
+
+def parse_page(offset: object, size: object, cap: int = 50) -> tuple[int, int]:
+    """Ant Media's list paging: offset >= 0, size >= 0 and capped (a larger size is not an error)."""
+    first = parse_int(offset, "offset", minimum=0, maximum=10**9)
+    count = parse_int(size, "size", minimum=0, maximum=10**9)
+    return first, min(count, cap)

@@ -1,0 +1,79 @@
+"""Stream tokens (contract section 2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from streamauth.errors import BadRequest
+from streamauth.models.common import (
+    MAX_UNIX_SECONDS,
+    Action,
+    parse_action,
+    parse_int,
+    parse_stream_id,
+    parse_text,
+)
+
+
+@dataclass(frozen=True)
+class Token:
+    token_id: str
+    stream_id: str
+    expire_date: int
+    type: Action
+    room_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tokenId": self.token_id,
+            "streamId": self.stream_id,
+            "expireDate": self.expire_date,
+            "type": self.type,
+            "roomId": self.room_id,
+        }
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    """GET /v2/broadcasts/{id}/token and /jwt-token."""
+
+    stream_id: str
+    expire_date: int
+    type: Action
+    room_id: str | None
+
+    @classmethod
+    def parse(cls, stream_id: object, query: dict[str, str], now: float) -> TokenRequest:
+        expire_date = parse_int(query.get("expireDate"), "expireDate", maximum=MAX_UNIX_SECONDS)
+        if expire_date <= now:
+            raise BadRequest("expireDate", "must be in the future (unix seconds)")
+        return cls(
+            stream_id=parse_stream_id(stream_id),
+            expire_date=expire_date,
+            type=parse_action(query.get("type")),
+            room_id=parse_text(query.get("roomId"), "roomId"),
+        )
+
+
+@dataclass(frozen=True)
+class ValidateRequest:
+    """POST /v2/broadcasts/validate-token body."""
+
+    token_id: str
+    stream_id: str
+    type: Action
+    room_id: str | None
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> ValidateRequest:
+        if "expireDate" in body and body["expireDate"] is not None:
+            # Accepted for Ant Media compatibility; the stored expiry is what counts.
+            parse_int(body["expireDate"], "expireDate")
+        token_id = parse_text(body.get("tokenId"), "tokenId", required=True, max_length=4096)
+        return cls(
+            token_id=str(token_id),
+            stream_id=parse_stream_id(body.get("streamId"), "streamId"),
+            type=parse_action(body.get("type")),
+            room_id=parse_text(body.get("roomId"), "roomId"),
+        )

@@ -1,0 +1,1 @@
+"""Use cases: parse-free, I/O through the stores, time passed in."""

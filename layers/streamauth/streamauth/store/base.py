@@ -1,0 +1,69 @@
+"""DynamoDB access shared by every store: the table's key scheme, typed attribute helpers,
+and the one place where botocore failures become domain errors.
+
+One table (`pk`, `sk`, TTL attribute `expiresAt`):
+
+| item | pk | sk |
+|---|---|---|
+| stream meta (revocation time) | `STREAM#<streamId>` | `META` |
+| one-time token | `STREAM#<streamId>` | `TOKEN#<tokenId>` |
+
+TTL deletes late (up to days): every read compares expiry with `now` itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from streamauth.errors import StoreUnavailable
+
+TTL_ATTRIBUTE = "expiresAt"
+
+
+class ConditionFailed(Exception):
+    """A conditional write did not apply (the item is missing or in another state)."""
+
+    def __init__(self, item: dict[str, Any] | None = None) -> None:
+        super().__init__("condition failed")
+        self.item = item
+
+
+def stream_pk(stream_id: str) -> str:
+    return f"STREAM#{stream_id}"
+
+
+def s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def n(value: int | float) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+def get_s(item: dict[str, Any], name: str) -> str | None:
+    value = item.get(name)
+    return value["S"] if value and "S" in value else None
+
+
+def get_n(item: dict[str, Any], name: str) -> int | None:
+    value = item.get(name)
+    if not value or "N" not in value:
+        return None
+    return int(float(value["N"]))
+
+
+def call(operation: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
+    """Run one DynamoDB request; a failed condition raises ConditionFailed, any other
+    failure (throttling after the SDK's retries, network, service) raises StoreUnavailable."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return operation(**kwargs)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        if error.get("Code") == "ConditionalCheckFailedException":
+            raise ConditionFailed(exc.response.get("Item")) from exc
+        raise StoreUnavailable() from exc
+    except BotoCoreError as exc:
+        raise StoreUnavailable() from exc

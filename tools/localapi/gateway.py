@@ -1,0 +1,235 @@
+"""API Gateway (REST API) in front of the local Lambdas: route matching with API Gateway's
+precedence, the Lambda TOKEN authorizer with its validation expression and cache, the
+proxy event, and the template's gateway responses for every failure of its own."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from localapi import template as tpl
+from localapi.runtime import Lambdas
+
+MAX_PAYLOAD = 10 * 1024 * 1024  # API Gateway's request size limit
+_DEFAULT_STATUS = {
+    "UNAUTHORIZED": 401,
+    "ACCESS_DENIED": 403,
+    "MISSING_AUTHENTICATION_TOKEN": 403,
+    "AUTHORIZER_FAILURE": 500,
+    "REQUEST_TOO_LARGE": 413,
+    "THROTTLED": 429,
+    "BAD_REQUEST_BODY": 400,
+    "DEFAULT_4XX": 400,
+    "DEFAULT_5XX": 502,
+}
+_DEFAULT_TYPE = {"REQUEST_TOO_LARGE": "DEFAULT_4XX", "AUTHORIZER_FAILURE": "DEFAULT_5XX"}
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+class Gateway:
+    def __init__(self, lambdas: Lambdas, stage: str = "local") -> None:
+        self._lambdas = lambdas
+        self._routes = tpl.routes()
+        self._authorizers = tpl.authorizers()
+        self._responses = tpl.gateway_responses()
+        self._stage = stage
+        self._auth_cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    # -- gateway responses -------------------------------------------------------------
+    def gateway_response(self, kind: str, message: str) -> Reply:
+        spec = self._responses.get(kind) or self._responses.get(_DEFAULT_TYPE.get(kind, ""), {})
+        if not spec and kind not in _DEFAULT_TYPE:
+            fallback = "DEFAULT_5XX" if _DEFAULT_STATUS.get(kind, 500) >= 500 else "DEFAULT_4XX"
+            spec = self._responses.get(fallback, {})
+        status = int(spec.get("StatusCode", _DEFAULT_STATUS.get(kind, 500)))
+        body_template = spec.get("ResponseTemplates", {}).get("application/json")
+        if body_template:
+            body = body_template.replace("$context.error.messageString", json.dumps(message))
+        else:
+            body = json.dumps({"message": message})
+        return Reply(status, body.encode(), [("Content-Type", "application/json"), ("x-amzn-ErrorType", kind)])
+
+    # -- request handling ----------------------------------------------------------------
+    def handle(self, method: str, raw_path: str, headers: list[tuple[str, str]], body: bytes, source_ip: str) -> Reply:
+        if len(body) > MAX_PAYLOAD:
+            return self.gateway_response("REQUEST_TOO_LARGE", "Request Too Long")
+        split = urlsplit(raw_path)
+        path = unquote(split.path) or "/"
+        route, params = self._match(method, path)
+        if route is None:
+            return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token")
+        authorizer_context: dict[str, Any] = {}
+        if route.authorizer is not None:
+            outcome = self._authorize(route.authorizer, headers, method, path)
+            if isinstance(outcome, Reply):
+                return outcome
+            authorizer_context = outcome
+        event = self._event(method, path, split.query, headers, body, route, params, authorizer_context, source_ip)
+        reply = self._lambdas.invoke(route.function, event)
+        if "error" in reply:
+            return self.gateway_response("DEFAULT_5XX", "Internal server error")
+        return _proxy_reply(reply["result"])
+
+    def _match(self, method: str, path: str) -> tuple[tpl.Route | None, dict[str, str]]:
+        for route in self._routes:
+            match = route.pattern.fullmatch(path)
+            if match and route.method in (method, "ANY"):
+                return route, match.groupdict()
+        return None, {}
+
+    def _authorize(self, name: str, headers: list[tuple[str, str]], method: str, path: str) -> Reply | dict[str, Any]:
+        authorizer = self._authorizers[name]
+        value = _header(headers, authorizer.header)
+        if not value or (authorizer.validation is not None and not authorizer.validation.search(value)):
+            return self.gateway_response("UNAUTHORIZED", "Unauthorized")
+        key = (name, value)
+        with self._lock:
+            cached = self._auth_cache.get(key)
+        if cached is not None and time.monotonic() - cached[0] < authorizer.ttl:
+            return self._policy_outcome(cached[1])
+        method_arn = f"arn:aws:execute-api:us-east-1:123456789012:local/{self._stage}/{method}{path}"
+        reply = self._lambdas.invoke(
+            authorizer.function, {"type": "TOKEN", "authorizationToken": value, "methodArn": method_arn}
+        )
+        if "error" in reply:
+            if reply["error"] == "Unauthorized":
+                return self.gateway_response("UNAUTHORIZED", "Unauthorized")
+            return self.gateway_response("AUTHORIZER_FAILURE", "Authorizer error")
+        policy = reply["result"]
+        if authorizer.ttl > 0:
+            with self._lock:
+                self._auth_cache[key] = (time.monotonic(), policy)
+        return self._policy_outcome(policy)
+
+    def _policy_outcome(self, policy: dict[str, Any]) -> Reply | dict[str, Any]:
+        statements = policy.get("policyDocument", {}).get("Statement", [])
+        if not any(s.get("Effect") == "Allow" for s in statements) or any(s.get("Effect") == "Deny" for s in statements):
+            return self.gateway_response("ACCESS_DENIED", "User is not authorized to access this resource")
+        context = {k: v for k, v in (policy.get("context") or {}).items()}
+        context["principalId"] = policy.get("principalId", "")
+        return context
+
+    def _event(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        route: tpl.Route,
+        params: dict[str, str],
+        authorizer_context: dict[str, Any],
+        source_ip: str,
+    ) -> dict[str, Any]:
+        multi_headers: dict[str, list[str]] = {}
+        for name, value in headers:
+            multi_headers.setdefault(name, []).append(value)
+        multi_query: dict[str, list[str]] = {}
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            multi_query.setdefault(name, []).append(value)
+        try:
+            text_body: str | None = body.decode("utf-8") if body else None
+            is_base64 = False
+        except UnicodeDecodeError:
+            text_body, is_base64 = base64.b64encode(body).decode(), True
+        request_id = str(uuid.uuid4())
+        return {
+            "resource": route.path,
+            "path": path,
+            "httpMethod": method,
+            "headers": {k: v[-1] for k, v in multi_headers.items()} or None,
+            "multiValueHeaders": multi_headers or None,
+            "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
+            "multiValueQueryStringParameters": multi_query or None,
+            "pathParameters": params or None,
+            "stageVariables": None,
+            "requestContext": {
+                "resourcePath": route.path,
+                "httpMethod": method,
+                "path": f"/{self._stage}{path}",
+                "stage": self._stage,
+                "requestId": request_id,
+                "extendedRequestId": request_id,
+                "requestTimeEpoch": int(time.time() * 1000),
+                "protocol": "HTTP/1.1",
+                "accountId": "123456789012",
+                "apiId": "local",
+                "domainName": "127.0.0.1",
+                "identity": {"sourceIp": source_ip, "userAgent": _header(headers, "User-Agent")},
+                "authorizer": authorizer_context or None,
+            },
+            "body": text_body,
+            "isBase64Encoded": is_base64,
+        }
+
+
+def _header(headers: list[tuple[str, str]], name: str) -> str | None:
+    found = None
+    for key, value in headers:
+        if key.lower() == name.lower():
+            found = value
+    return found
+
+
+def _proxy_reply(result: Any) -> Reply:
+    if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
+        return Reply(502, b'{"message": "Internal server error"}', [("Content-Type", "application/json")])
+    body = result.get("body") or ""
+    data = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+    headers = [(k, str(v)) for k, v in (result.get("headers") or {}).items()]
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers.extend((name, str(v)) for v in values if (name, str(v)) not in headers)
+    return Reply(result["statusCode"], data, headers)
+
+
+def serve(gateway: Gateway, host: str, port: int) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _any(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_PAYLOAD:
+                self._send(gateway.gateway_response("REQUEST_TOO_LARGE", "Request Too Long"))
+                self.close_connection = True
+                return
+            body = self.rfile.read(length) if length else b""
+            reply = gateway.handle(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
+            self._send(reply)
+
+        def _send(self, reply: Reply) -> None:
+            self.send_response(reply.status, HTTPStatus(reply.status).phrase if reply.status in HTTPStatus._value2member_map_ else "")
+            names = {name.lower() for name, _ in reply.headers}
+            for name, value in reply.headers:
+                if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                    self.send_header(name, value)
+            if "content-type" not in names:
+                self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(reply.body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _any
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+            # Method and path only: query strings carry tokens and codes.
+            print(f"{self.command} {urlsplit(self.path).path} -> {args[1] if len(args) > 1 else ''}", flush=True)
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    return server
