@@ -1,0 +1,100 @@
+"""The README's curl tour, run verbatim (but for the port) against the running local API."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+def tour_script() -> str:
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- tour:start -->\s*```sh\n(.*?)```\s*<!-- tour:end -->", readme, re.S)
+    assert block, "README lost its tour block"
+    return block.group(1)
+
+
+def test_readme_starts_with_the_two_commands() -> None:
+    lines = [line for line in (ROOT / "README.md").read_text().splitlines() if line.strip()]
+    commands = [line.split("#")[0].strip() for line in lines[2:4]]
+    assert commands == ["make run", "make test"]
+
+
+def test_readme_tour(local_api: str) -> None:
+    if shutil.which("jq") is None or shutil.which("make") is None:
+        pytest.fail("the README tour needs jq and make (installed by .ci/run)")
+    script = tour_script().replace("API=http://127.0.0.1:3000", f"API={local_api}")
+    run = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    replies: list[Any] = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
+    listed, first, second, jwt_ok, revoked, after, bad, unauth = replies
+    assert len(listed) == 1 and listed[0]["streamId"] == "stream1" and listed[0]["type"] == "publish"
+    assert first["success"] is True
+    assert second["success"] is False
+    assert jwt_ok["success"] is True
+    assert revoked["success"] is True
+    assert after == []
+    assert bad["errorId"] == 400 and bad["field"] == "expireDate"
+    assert unauth["success"] is False and unauth["errorId"] == 401
+
+
+def _token(local_api: str, headers: dict[str, str], stream: str, action: str = "publish") -> str:
+    reply = requests.get(
+        f"{local_api}/v2/broadcasts/{stream}/token",
+        params={"expireDate": int(time.time()) + 600, "type": action},
+        headers=headers,
+        timeout=30,
+    )
+    assert reply.status_code == 200, reply.text
+    token: str = reply.json()["tokenId"]
+    return token
+
+
+def test_fifty_concurrent_validations_over_http_one_success(local_api: str, operator_header: dict[str, str]) -> None:
+    token = _token(local_api, operator_header, "race")
+    body = {"tokenId": token, "streamId": "race", "type": "publish"}
+
+    def attempt(_: int) -> bool:
+        reply = requests.post(f"{local_api}/v2/broadcasts/validate-token", json=body, headers=operator_header, timeout=60)
+        assert reply.status_code == 200, reply.text
+        success: bool = reply.json()["success"]
+        return success
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        results = list(pool.map(attempt, range(50)))
+    assert results.count(True) == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/v2/broadcasts/s1/token?expireDate=1&type=play", 400),
+        ("GET", "/v2/broadcasts/s1/tokens/list/0/-1", 400),
+        ("POST", "/v2/broadcasts/validate-token", 400),
+        ("GET", "/nowhere", 404),
+        ("PATCH", "/v2/broadcasts/s1/tokens", 404),
+    ],
+)
+def test_errors_are_json(local_api: str, operator_header: dict[str, str], method: str, path: str, status: int) -> None:
+    reply = requests.request(method, local_api + path, headers=operator_header, data=b"\xff\xfe", timeout=30)
+    assert reply.status_code == status
+    assert reply.headers["Content-Type"].startswith("application/json")
+    assert reply.json()["success"] is False
+
+
+def test_authorizer_refusals_are_401_json(local_api: str) -> None:
+    for header in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Token abc"}, {"Authorization": "Basic x"}):
+        reply = requests.get(f"{local_api}/v2/broadcasts/s1/tokens/list/0/1", headers=header, timeout=30)
+        assert reply.status_code == 401, header
+        assert reply.json()["errorId"] == 401
