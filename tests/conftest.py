@@ -75,7 +75,7 @@ class Aws:
     def client(self, service: str) -> Any:
         import boto3
 
-        return boto3.client(service, region_name="us-east-1")
+        return boto3.client(service, region_name="us-east-1")  # type: ignore[call-overload]
 
 
 @pytest.fixture

@@ -7,11 +7,12 @@ check scopes themselves (403).
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from streamauth import clock
 from streamauth.auth import allow_policy, authenticate, credentials
 from streamauth.errors import StoreUnavailable, Unauthorized
 from streamauth.observability import logger, metrics
-from aws_lambda_powertools.metrics import MetricUnit
 
 
 @logger.inject_lambda_context

@@ -1,10 +1,8 @@
 """GET /v2/broadcasts/{id}/tokens/list/{offset}/{size}: the stream's live tokens (size capped at 50)."""
 
-from aws_lambda_powertools.event_handler import Response
-
 from streamauth import clock
 from streamauth.auth import SCOPE_READ
-from streamauth.http import api, handler, json_response
+from streamauth.http import ApiResponse, api, handler, json_response
 from streamauth.models.common import parse_page, parse_stream_id
 from streamauth.service.tokens import token_service
 
@@ -12,7 +10,7 @@ app = api(scope=SCOPE_READ)
 
 
 @app.get("/v2/broadcasts/<id>/tokens/list/<offset>/<size>")
-def list_tokens(id: str, offset: str, size: str) -> Response:
+def list_tokens(id: str, offset: str, size: str) -> ApiResponse:
     params = app.current_event.path_parameters
     stream_id = parse_stream_id(params.get("id"))
     first, count = parse_page(params.get("offset"), params.get("size"))

@@ -1,10 +1,8 @@
 """DELETE /v2/broadcasts/{id}/tokens: revoke every token of the stream, JWT stream tokens included."""
 
-from aws_lambda_powertools.event_handler import Response
-
 from streamauth import clock
 from streamauth.auth import SCOPE_TOKENS_WRITE
-from streamauth.http import api, handler, result
+from streamauth.http import ApiResponse, api, handler, result
 from streamauth.models.common import parse_stream_id
 from streamauth.service.tokens import token_service
 
@@ -12,7 +10,7 @@ app = api(scope=SCOPE_TOKENS_WRITE)
 
 
 @app.delete("/v2/broadcasts/<id>/tokens")
-def revoke_tokens(id: str) -> Response:
+def revoke_tokens(id: str) -> ApiResponse:
     stream_id = parse_stream_id(app.current_event.path_parameters.get("id"))
     token_service().revoke_all(stream_id, clock.now())
     return result(True, f"all tokens of stream {stream_id} are revoked")

@@ -1,11 +1,10 @@
 """POST /v2/broadcasts/validate-token: consume a one-time token, or check a JWT stream token."""
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 
 from streamauth import clock
 from streamauth.auth import SCOPE_TOKENS_WRITE
-from streamauth.http import api, handler, json_body, result
+from streamauth.http import ApiResponse, api, handler, json_body, result
 from streamauth.models.tokens import ValidateRequest
 from streamauth.observability import metrics
 from streamauth.service.tokens import token_service
@@ -14,7 +13,7 @@ app = api(scope=SCOPE_TOKENS_WRITE)
 
 
 @app.post("/v2/broadcasts/validate-token")
-def validate_token() -> Response:
+def validate_token() -> ApiResponse:
     request = ValidateRequest.parse(json_body(app))
     valid = token_service().validate(request, clock.now())
     metrics.add_metric(name="TokenAccepted" if valid else "TokenRefused", unit=MetricUnit.Count, value=1)

@@ -35,7 +35,9 @@ def test_readme_tour(local_api: str) -> None:
     if shutil.which("jq") is None or shutil.which("make") is None:
         pytest.fail("the README tour needs jq and make (installed by .ci/run)")
     script = tour_script().replace("API=http://127.0.0.1:3000", f"API={local_api}")
-    run = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert run.returncode == 0, run.stderr
     replies: list[Any] = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
     listed, first, second, jwt_ok, revoked, after, bad, unauth = replies
@@ -52,7 +54,7 @@ def test_readme_tour(local_api: str) -> None:
 def _token(local_api: str, headers: dict[str, str], stream: str, action: str = "publish") -> str:
     reply = requests.get(
         f"{local_api}/v2/broadcasts/{stream}/token",
-        params={"expireDate": int(time.time()) + 600, "type": action},
+        params={"expireDate": str(int(time.time()) + 600), "type": action},
         headers=headers,
         timeout=30,
     )
@@ -66,7 +68,9 @@ def test_fifty_concurrent_validations_over_http_one_success(local_api: str, oper
     body = {"tokenId": token, "streamId": "race", "type": "publish"}
 
     def attempt(_: int) -> bool:
-        reply = requests.post(f"{local_api}/v2/broadcasts/validate-token", json=body, headers=operator_header, timeout=60)
+        reply = requests.post(
+            f"{local_api}/v2/broadcasts/validate-token", json=body, headers=operator_header, timeout=60
+        )
         assert reply.status_code == 200, reply.text
         success: bool = reply.json()["success"]
         return success

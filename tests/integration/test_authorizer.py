@@ -65,8 +65,19 @@ def _b64(data: dict[str, Any]) -> str:
         lambda: "Bearer " + "x" * 10_000,
     ],
     ids=[
-        "missing", "empty", "no-value", "basic", "garbage", "unknown-key", "expired", "not-yet-valid",
-        "wrong-secret", "hs512", "alg-none", "forged-signature", "oversized",
+        "missing",
+        "empty",
+        "no-value",
+        "basic",
+        "garbage",
+        "unknown-key",
+        "expired",
+        "not-yet-valid",
+        "wrong-secret",
+        "hs512",
+        "alg-none",
+        "forged-signature",
+        "oversized",
     ],
 )
 def test_bad_credentials_are_unauthorized(aws: Aws, clock: FakeClock, make_header: Any) -> None:
@@ -81,9 +92,13 @@ def test_rs256_token_cannot_pass_as_hs256(aws: Aws, clock: FakeClock) -> None:
     import hashlib
     import hmac
 
-    signature = base64.urlsafe_b64encode(
-        hmac.new(rest_secret().encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
-    ).rstrip(b"=").decode()
+    signature = (
+        base64.urlsafe_b64encode(
+            hmac.new(rest_secret().encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
+        )
+        .rstrip(b"=")
+        .decode()
+    )
     with pytest.raises(Exception, match="^Unauthorized$"):
         authorize(f"Bearer {header}.{payload}.{signature}")
 
@@ -91,6 +106,8 @@ def test_rs256_token_cannot_pass_as_hs256(aws: Aws, clock: FakeClock) -> None:
 def test_stream_jwt_is_not_an_operator_credential(aws: Aws, clock: FakeClock) -> None:
     from streamauth.settings import get_keys
 
-    stream_token = jwt.encode({"streamId": "s", "type": "publish", "exp": int(T0) + 60}, get_keys().jwt_stream_key, algorithm="HS256")
+    stream_token = jwt.encode(
+        {"streamId": "s", "type": "publish", "exp": int(T0) + 60}, get_keys().jwt_stream_key, algorithm="HS256"
+    )
     with pytest.raises(Exception, match="^Unauthorized$"):
         authorize(f"Bearer {stream_token}")

@@ -13,7 +13,9 @@ from tests.conftest import T0, Aws, FakeClock, call, event
 FUTURE = int(T0) + 3600
 
 
-def issue(stream_id: str = "stream1", action: str = "publish", expire: int = FUTURE, kind: str = "token", **query: str) -> dict[str, Any]:
+def issue(
+    stream_id: str = "stream1", action: str = "publish", expire: int = FUTURE, kind: str = "token", **query: str
+) -> dict[str, Any]:
     function = "IssueTokenFunction" if kind == "token" else "IssueJwtTokenFunction"
     name = "issue_token" if kind == "token" else "issue_jwt_token"
     reply = call(
@@ -31,7 +33,10 @@ def issue(stream_id: str = "stream1", action: str = "publish", expire: int = FUT
 
 
 def validate(token_id: str, stream_id: str = "stream1", action: str = "publish", **extra: Any) -> bool:
-    reply = call("ValidateTokenFunction", event("validate_token", body={"tokenId": token_id, "streamId": stream_id, "type": action, **extra}))
+    reply = call(
+        "ValidateTokenFunction",
+        event("validate_token", body={"tokenId": token_id, "streamId": stream_id, "type": action, **extra}),
+    )
     assert reply.status == 200, reply.body
     assert set(reply.body) >= {"success", "message", "dataId", "errorId"}
     success: bool = reply.body["success"]
@@ -50,7 +55,10 @@ def listing(stream_id: str = "stream1", offset: int | str = 0, size: int | str =
 
 
 def revoke(stream_id: str = "stream1") -> Any:
-    return call("RevokeTokensFunction", event("revoke_tokens", path=f"/v2/broadcasts/{stream_id}/tokens", pathParameters={"id": stream_id}))
+    return call(
+        "RevokeTokensFunction",
+        event("revoke_tokens", path=f"/v2/broadcasts/{stream_id}/tokens", pathParameters={"id": stream_id}),
+    )
 
 
 def test_one_time_token_has_contract_shape_and_is_stored(aws: Aws, clock: FakeClock) -> None:
@@ -125,7 +133,12 @@ def test_jwt_stream_token_is_signed_with_stream_key_and_validates(aws: Aws, cloc
     from streamauth.settings import get_keys
 
     token = issue(kind="jwt-token", action="play", roomId="r1")
-    claims = jwt.decode(token["tokenId"], get_keys().jwt_stream_key, algorithms=["HS256"], options={"verify_exp": False, "verify_iat": False})
+    claims = jwt.decode(
+        token["tokenId"],
+        get_keys().jwt_stream_key,
+        algorithms=["HS256"],
+        options={"verify_exp": False, "verify_iat": False},
+    )
     assert claims["streamId"] == "stream1" and claims["type"] == "play" and claims["exp"] == FUTURE
     assert claims["roomId"] == "r1"
     assert validate(token["tokenId"], action="play") is True
@@ -139,7 +152,7 @@ def test_jwt_stream_token_is_signed_with_stream_key_and_validates(aws: Aws, cloc
 def test_jwt_signed_with_another_key_or_alg_none_is_refused(aws: Aws, clock: FakeClock) -> None:
     claims = {"streamId": "stream1", "type": "play", "exp": FUTURE}
     forged = jwt.encode(claims, "x" * 32, algorithm="HS256")
-    unsigned = jwt.encode(claims, None, algorithm="none")
+    unsigned = jwt.encode(claims, None, algorithm="none")  # type: ignore[arg-type]
     assert validate(forged, action="play") is False
     assert validate(unsigned, action="play") is False
 
@@ -161,7 +174,9 @@ def test_revoke_kills_earlier_jwt_stream_tokens_within_cache_window(aws: Aws, cl
 
     earlier = issue(kind="jwt-token", action="play")["tokenId"]
     # A client-made JWT (no iat) like Ant Media users sign themselves.
-    client_made = jwt.encode({"streamId": "stream1", "type": "play", "exp": FUTURE}, get_keys().jwt_stream_key, algorithm="HS256")
+    client_made = jwt.encode(
+        {"streamId": "stream1", "type": "play", "exp": FUTURE}, get_keys().jwt_stream_key, algorithm="HS256"
+    )
     assert validate(earlier, action="play") is True  # caches "never revoked"
     clock.advance(1)
     revoke()
@@ -259,7 +274,9 @@ def test_bad_token_requests_are_400_naming_the_parameter(
 
 
 def test_bad_stream_id_is_400(aws: Aws, clock: FakeClock) -> None:
-    reply = call("IssueTokenFunction", event("issue_token", pathParameters={"id": "a b/c"}, path="/v2/broadcasts/a%20b/token"))
+    reply = call(
+        "IssueTokenFunction", event("issue_token", pathParameters={"id": "a b/c"}, path="/v2/broadcasts/a%20b/token")
+    )
     assert reply.status in (400, 404)
     assert reply.body["success"] is False
 
@@ -311,7 +328,10 @@ def test_store_throttling_is_503_json_and_consumes_nothing(aws: Aws, clock: Fake
         raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "UpdateItem")
 
     client.meta.events.register("before-call.dynamodb.UpdateItem", throttle)
-    reply = call("ValidateTokenFunction", event("validate_token", body={"tokenId": token["tokenId"], "streamId": "stream1", "type": "publish"}))
+    reply = call(
+        "ValidateTokenFunction",
+        event("validate_token", body={"tokenId": token["tokenId"], "streamId": "stream1", "type": "publish"}),
+    )
     assert reply.status == 503
     assert reply.body["success"] is False
     client.meta.events.unregister("before-call.dynamodb.UpdateItem", throttle)

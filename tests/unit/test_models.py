@@ -77,4 +77,9 @@ def test_error_statuses_are_mapped_in_one_table() -> None:
     assert http_status(BadRequest("x", "y")) == 400
     from streamauth.errors import Forbidden, NotFound, StoreUnavailable, Unauthorized
 
-    assert [http_status(e) for e in (Unauthorized("a"), Forbidden("b"), NotFound("c"), StoreUnavailable())] == [401, 403, 404, 503]
+    assert [http_status(e) for e in (Unauthorized("a"), Forbidden("b"), NotFound("c"), StoreUnavailable())] == [
+        401,
+        403,
+        404,
+        503,
+    ]

@@ -14,7 +14,13 @@ MASTER = "a" * 64
 
 def test_every_purpose_gets_its_own_key() -> None:
     keys = keys_from_secret(json.dumps({"master": MASTER}))
-    values = [keys.rest_jwt_secret, keys.jwt_stream_key, keys.subscriber_auth_key, keys.viewer_jwt_key, keys.hook_secret]
+    values = [
+        keys.rest_jwt_secret,
+        keys.jwt_stream_key,
+        keys.subscriber_auth_key,
+        keys.viewer_jwt_key,
+        keys.hook_secret,
+    ]
     assert len(set(values)) == len(values)
     assert all(len(v) >= 32 for v in values)
     assert keys.publish_totp_secret is None and keys.play_totp_secret is None
@@ -30,7 +36,13 @@ def test_pinned_keys_win_and_repr_hides_them() -> None:
 
 @pytest.mark.parametrize(
     "secret",
-    ["not json", "[]", json.dumps({}), json.dumps({"master": "short"}), json.dumps({"master": MASTER, "jwtStreamKey": "short"})],
+    [
+        "not json",
+        "[]",
+        json.dumps({}),
+        json.dumps({"master": "short"}),
+        json.dumps({"master": MASTER, "jwtStreamKey": "short"}),
+    ],
 )
 def test_bad_secrets_are_configuration_errors(secret: str) -> None:
     with pytest.raises(ConfigurationError):

@@ -7,6 +7,7 @@ import pytest
 
 from streamauth.logic import signing
 from streamauth.logic.tokens import check_stream_jwt, issued_before_revocation, jwt_issued_at_ms, new_token_id
+from streamauth.models.common import Action
 
 KEY = "k" * 40
 
@@ -24,7 +25,8 @@ def test_decode_refuses_other_algorithms_and_keys() -> None:
     with pytest.raises(signing.InvalidJwt):
         signing.decode(jwt.encode({"a": 1}, KEY, algorithm="HS384"), KEY, 0)
     with pytest.raises(signing.InvalidJwt):
-        signing.decode(jwt.encode({"a": 1}, None, algorithm="none"), KEY, 0)
+        unsigned = jwt.encode({"a": 1}, None, algorithm="none")  # type: ignore[arg-type]
+        signing.decode(unsigned, KEY, 0)
     with pytest.raises(signing.InvalidJwt):
         signing.decode(signing.encode({"a": 1}, "z" * 40), KEY, 0)
 
@@ -43,7 +45,8 @@ def test_required_claims() -> None:
 def test_stream_jwt_binds_stream_and_type() -> None:
     token = signing.encode({"streamId": "a", "type": "play", "exp": 10}, KEY)
     assert check_stream_jwt(token, KEY, "a", "play", 5)["streamId"] == "a"
-    for stream, action in (("b", "play"), ("a", "publish")):
+    cases: list[tuple[str, Action]] = [("b", "play"), ("a", "publish")]
+    for stream, action in cases:
         with pytest.raises(signing.InvalidJwt):
             check_stream_jwt(token, KEY, stream, action, 5)
 

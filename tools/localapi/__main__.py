@@ -57,7 +57,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     for route in sorted(routes, key=lambda r: r.path):
         print(f"  {route.method:6} {route.path:55} {route.function}{'' if route.authorizer else '  (public)'}")
     print("Operator JWT for curl:  export TOKEN=$(make -s admin-token)")
-    print('  then: curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:3000/v2/broadcasts/stream1/token?...', flush=True)
+    print(
+        '  then: curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:3000/v2/broadcasts/stream1/token?...',
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

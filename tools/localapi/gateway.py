@@ -118,9 +118,11 @@ class Gateway:
 
     def _policy_outcome(self, policy: dict[str, Any]) -> Reply | dict[str, Any]:
         statements = policy.get("policyDocument", {}).get("Statement", [])
-        if not any(s.get("Effect") == "Allow" for s in statements) or any(s.get("Effect") == "Deny" for s in statements):
+        if not any(s.get("Effect") == "Allow" for s in statements) or any(
+            s.get("Effect") == "Deny" for s in statements
+        ):
             return self.gateway_response("ACCESS_DENIED", "User is not authorized to access this resource")
-        context = {k: v for k, v in (policy.get("context") or {}).items()}
+        context = dict(policy.get("context") or {})
         context["principalId"] = policy.get("principalId", "")
         return context
 
@@ -212,7 +214,9 @@ def serve(gateway: Gateway, host: str, port: int) -> ThreadingHTTPServer:
             self._send(reply)
 
         def _send(self, reply: Reply) -> None:
-            self.send_response(reply.status, HTTPStatus(reply.status).phrase if reply.status in HTTPStatus._value2member_map_ else "")
+            self.send_response(
+                reply.status, HTTPStatus(reply.status).phrase if reply.status in HTTPStatus._value2member_map_ else ""
+            )
             names = {name.lower() for name, _ in reply.headers}
             for name, value in reply.headers:
                 if name.lower() not in ("content-length", "connection", "transfer-encoding"):

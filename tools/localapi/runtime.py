@@ -69,8 +69,8 @@ class Backend:
     def client(self, service: str) -> Any:
         import boto3
 
-        endpoint = self.dynamodb_endpoint if service == "dynamodb" else self.endpoint
-        return boto3.client(service, region_name=REGION, endpoint_url=endpoint, **_fake_credentials())
+        endpoint: str = self.dynamodb_endpoint if service == "dynamodb" else self.endpoint
+        return boto3.client(service, region_name=REGION, endpoint_url=endpoint, **_fake_credentials())  # type: ignore[call-overload]
 
     def _provision(self) -> None:
         dynamodb = self.client("dynamodb")

@@ -40,7 +40,8 @@ _CfnLoader.add_multi_constructor("!", _tag)
 @cache
 def load(path: Path = TEMPLATE) -> dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+        data: dict[str, Any] = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+        return data
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,9 @@ def routes(template: dict[str, Any] | None = None) -> list[Route]:
                 continue
             props = event["Properties"]
             authorizer = props.get("Auth", {}).get("Authorizer", default)
-            found.append(Route(props["Method"].upper(), props["Path"], name, None if authorizer == "NONE" else authorizer))
+            found.append(
+                Route(props["Method"].upper(), props["Path"], name, None if authorizer == "NONE" else authorizer)
+            )
     return sorted(found, key=lambda r: r.specificity, reverse=True)
 
 
@@ -195,4 +198,8 @@ def layer_dirs(template: dict[str, Any] | None = None) -> list[Path]:
     template = template or load()
     layers = _resources(template, "AWS::Serverless::LayerVersion")
     refs = template.get("Globals", {}).get("Function", {}).get("Layers", [])
-    return [ROOT / layers[ref["Ref"]]["Properties"]["ContentUri"] for ref in refs if isinstance(ref, dict) and ref.get("Ref") in layers]
+    return [
+        ROOT / layers[ref["Ref"]]["Properties"]["ContentUri"]
+        for ref in refs
+        if isinstance(ref, dict) and ref.get("Ref") in layers
+    ]

@@ -34,7 +34,12 @@ class Principal:
 
     def to_context(self) -> dict[str, str | int]:
         """API Gateway authorizer context: flat string/number values only."""
-        return {"principalType": self.kind, "principalId": self.id, "scopes": " ".join(sorted(self.scopes)), **self.attributes}
+        return {
+            "principalType": self.kind,
+            "principalId": self.id,
+            "scopes": " ".join(sorted(self.scopes)),
+            **self.attributes,
+        }
 
     @classmethod
     def from_context(cls, context: dict[str, Any]) -> Principal:

@@ -22,14 +22,15 @@ MAX_BODY_BYTES = 64 * 1024
 JSON = "application/json"
 _HEADERS = {"Cache-Control": "no-store"}  # replies carry tokens and codes: never cache them
 
+ApiResponse = Response[str]
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
-def json_response(status: int, body: Any) -> Response:
+def json_response(status: int, body: Any) -> ApiResponse:
     return Response(status_code=status, content_type=JSON, body=json.dumps(body), headers=dict(_HEADERS))
 
 
-def result(success: bool, message: str | None = None, data_id: str | None = None, status: int = 200) -> Response:
+def result(success: bool, message: str | None = None, data_id: str | None = None, status: int = 200) -> ApiResponse:
     return json_response(status, Result(success, message, data_id).to_dict())
 
 
@@ -45,19 +46,19 @@ def api(scope: str | None = None) -> APIGatewayRestResolver:
     app = APIGatewayRestResolver()
 
     @app.exception_handler(StreamAuthError)
-    def _domain_error(error: StreamAuthError) -> Response:
+    def _domain_error(error: StreamAuthError) -> ApiResponse:
         status = http_status(error)
         if status >= 500:
             logger.warning("request failed", extra={"reason": type(error).__name__, "status": status})
         return json_response(status, error_body(error, status))
 
     @app.exception_handler(Exception)
-    def _unexpected(error: Exception) -> Response:
+    def _unexpected(error: Exception) -> ApiResponse:
         logger.exception("unexpected error")
         return json_response(500, Result(False, "internal error", None, 500).to_dict())
 
     @app.not_found
-    def _not_found(_: Exception) -> Response:
+    def _not_found(_: Exception) -> ApiResponse:
         return json_response(404, Result(False, "no such route", None, 404).to_dict())
 
     if scope is not None:

@@ -138,9 +138,9 @@ def get_keys() -> Keys:
             return cached[1]
         if not settings.secret_arn:
             raise ConfigurationError("setting SECRET_ARN is not set")
-        from streamauth.aws import secrets_client  # lazy: only the first call pays the import
-
         from botocore.exceptions import BotoCoreError, ClientError
+
+        from streamauth.aws import secrets_client  # lazy: only the first call pays the import
 
         try:
             reply = secrets_client().get_secret_value(SecretId=settings.secret_arn)

@@ -25,7 +25,9 @@ def looks_like_jwt(token: str) -> bool:
     return token.count(".") == 2
 
 
-def decode(token: str, key: str, now: float, *, require: tuple[str, ...] = (), audience: str | None = None) -> dict[str, Any]:
+def decode(
+    token: str, key: str, now: float, *, require: tuple[str, ...] = (), audience: str | None = None
+) -> dict[str, Any]:
     """Verified claims, or InvalidJwt. `exp` and `nbf` are enforced when present."""
     import jwt
 

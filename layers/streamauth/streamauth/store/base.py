@@ -63,7 +63,8 @@ def call(operation: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, A
     except ClientError as exc:
         error = exc.response.get("Error", {})
         if error.get("Code") == "ConditionalCheckFailedException":
-            raise ConditionFailed(exc.response.get("Item")) from exc
+            item: Any = exc.response.get("Item")
+            raise ConditionFailed(item if isinstance(item, dict) else None) from exc
         raise StoreUnavailable() from exc
     except BotoCoreError as exc:
         raise StoreUnavailable() from exc
