@@ -234,6 +234,8 @@ def serve(gateway: Gateway, host: str, port: int) -> ThreadingHTTPServer:
             # Method and path only: query strings carry tokens and codes.
             print(f"{self.command} {urlsplit(self.path).path} -> {args[1] if len(args) > 1 else ''}", flush=True)
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    return server
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        request_queue_size = 256  # the default 5 resets connections when clients burst
+
+    return Server((host, port), Handler)
