@@ -20,6 +20,9 @@ ALL_SCOPES = "*"
 SCOPE_TOKENS_WRITE = "tokens:write"
 SCOPE_SUBSCRIBERS_WRITE = "subscribers:write"
 SCOPE_READ = "read"
+SCOPE_ACCOUNTS_WRITE = "service-accounts:write"
+SERVICE_ACCOUNT = "serviceAccount"
+VIEWER = "viewer"
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,21 @@ class Principal:
 
     def has_scope(self, scope: str) -> bool:
         return ALL_SCOPES in self.scopes or scope in self.scopes
+
+    def describe(self) -> dict[str, Any]:
+        """GET /api/v1/users/me: service account id/name/scopes; viewer sub/stream_id/exp."""
+        if self.kind == VIEWER:
+            exp = self.attributes.get("exp")  # API Gateway may hand context numbers over as strings
+            exp = int(exp) if isinstance(exp, str) and exp.isdigit() else exp
+            return {"type": VIEWER, "sub": self.id, "stream_id": self.attributes.get("stream_id"), "exp": exp}
+        if self.kind == SERVICE_ACCOUNT:
+            return {
+                "type": SERVICE_ACCOUNT,
+                "id": self.id,
+                "name": self.attributes.get("name"),
+                "scopes": sorted(self.scopes),
+            }
+        return {"type": self.kind, "sub": self.id, "scopes": sorted(self.scopes)}
 
     def to_context(self) -> dict[str, str | int]:
         """API Gateway authorizer context: flat string/number values only."""
@@ -64,30 +82,66 @@ def require_scope(principal: Principal, scope: str) -> None:
 
 @dataclass(frozen=True)
 class Credentials:
-    """What an authenticator may need; keys are resolved lazily by the caller."""
+    """What the authenticators need: keys, and a lookup of service accounts by key hash."""
 
     rest_jwt_secret: str
+    viewer_jwt_key: str
+    service_account_pepper: str
+    find_account: Callable[[str, float], Principal | None]
 
 
 def credentials() -> Credentials:
+    from streamauth.service.accounts import find_by_key_hash
     from streamauth.settings import get_keys
 
-    return Credentials(rest_jwt_secret=get_keys().rest_jwt_secret)
+    keys = get_keys()
+    return Credentials(
+        rest_jwt_secret=keys.rest_jwt_secret,
+        viewer_jwt_key=keys.viewer_jwt_key,
+        service_account_pepper=keys.service_account_pepper,
+        find_account=find_by_key_hash,
+    )
 
 
 Authenticator = Callable[[str, Credentials, float], Principal]
 
 
-def _operator_jwt(token: str, credentials: Credentials, now: float) -> Principal:
+def _bearer(token: str, credentials: Credentials, now: float) -> Principal:
+    """An operator JWT (REST JWT secret), else a public viewer JWT (its own key and audience)."""
+    from streamauth.logic.viewers import check_viewer_jwt
+
     try:
         claims = signing.decode(token, credentials.rest_jwt_secret, now)
+    except signing.InvalidJwt:
+        pass
+    else:
+        subject = claims.get("sub")
+        name = subject if isinstance(subject, str) and subject else OPERATOR
+        return Principal(OPERATOR, name, frozenset({ALL_SCOPES}))
+    try:
+        viewer = check_viewer_jwt(token, credentials.viewer_jwt_key, now)
     except signing.InvalidJwt as exc:
         raise Unauthorized("invalid bearer token") from exc
-    subject = claims.get("sub")
-    return Principal(OPERATOR, subject if isinstance(subject, str) and subject else OPERATOR, frozenset({ALL_SCOPES}))
+    return Principal(
+        VIEWER,
+        viewer["sub"],
+        frozenset(),
+        {"stream_id": viewer["stream_id"], "exp": int(viewer["exp"])},
+    )
 
 
-_SCHEMES: dict[str, Authenticator] = {"bearer": _operator_jwt}
+def _service_account_key(key: str, credentials: Credentials, now: float) -> Principal:
+    from streamauth.logic.accounts import is_key, key_hash
+
+    if not is_key(key):
+        raise Unauthorized("a service-account key is 40 lowercase hex characters")
+    principal = credentials.find_account(key_hash(credentials.service_account_pepper, key), now)
+    if principal is None:
+        raise Unauthorized("unknown or revoked service-account key")
+    return principal
+
+
+_SCHEMES: dict[str, Authenticator] = {"bearer": _bearer, "token": _service_account_key}
 MAX_CREDENTIAL_LENGTH = 8192
 
 

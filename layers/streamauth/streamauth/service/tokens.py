@@ -52,9 +52,12 @@ revocations = RevocationCache()
 
 
 class TokenService:
-    def __init__(self, store: TokenStore, jwt_stream_key: str, revocation_cache_seconds: float) -> None:
+    def __init__(
+        self, store: TokenStore, jwt_stream_key: str, revocation_cache_seconds: float, viewer_jwt_key: str = ""
+    ) -> None:
         self._store = store
         self._key = jwt_stream_key
+        self._viewer_key = viewer_jwt_key
         self._cache_seconds = revocation_cache_seconds
 
     def issue_one_time(self, request: TokenRequest, now: float) -> Token:
@@ -93,6 +96,18 @@ class TokenService:
             return False
         return not issued_before_revocation(jwt_issued_at_ms(claims), self._cached_revoked_at(stream_id, now))
 
+    def viewer_jwt_is_valid(self, token: str, stream_id: str, now: float) -> bool:
+        """A public viewer JWT grants play of its own stream only, until the stream's tokens are revoked."""
+        from streamauth.logic.viewers import check_viewer_jwt
+
+        try:
+            claims = check_viewer_jwt(token, self._viewer_key, now)
+        except signing.InvalidJwt:
+            return False
+        if claims["stream_id"] != stream_id:
+            return False
+        return not issued_before_revocation(jwt_issued_at_ms(claims), self._cached_revoked_at(stream_id, now))
+
     def list(self, stream_id: str, offset: int, size: int, now: float) -> list[Token]:
         revoked_at = self._store.revoked_at_ms(stream_id)
         return self._store.list_live(stream_id, now, revoked_at, offset, size)
@@ -111,4 +126,7 @@ class TokenService:
 
 def token_service() -> TokenService:
     """Built on first use, from cached settings, keys (rotation-aware) and client."""
-    return TokenService(token_store(), get_keys().jwt_stream_key, get_settings().revocation_cache_seconds)
+    keys = get_keys()
+    return TokenService(
+        token_store(), keys.jwt_stream_key, get_settings().revocation_cache_seconds, keys.viewer_jwt_key
+    )

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from streamauth.aws import dynamodb_client
 from streamauth.settings import get_settings
+from streamauth.store.accounts import AccountStore
 from streamauth.store.tokens import TokenStore
+from streamauth.store.viewers import ViewerStore
 
-__all__ = ["TokenStore", "token_store"]
+__all__ = ["AccountStore", "TokenStore", "ViewerStore", "account_store", "token_store", "viewer_store"]
 
 
 def token_store() -> TokenStore:
     return TokenStore(dynamodb_client(), get_settings().table_name)
+
+
+def account_store() -> AccountStore:
+    return AccountStore(dynamodb_client(), get_settings().table_name)
+
+
+def viewer_store() -> ViewerStore:
+    return ViewerStore(dynamodb_client(), get_settings().table_name)

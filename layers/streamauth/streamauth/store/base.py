@@ -7,6 +7,9 @@ One table (`pk`, `sk`, TTL attribute `expiresAt`):
 |---|---|---|
 | stream meta (revocation time) | `STREAM#<streamId>` | `META` |
 | one-time token | `STREAM#<streamId>` | `TOKEN#<tokenId>` |
+| public-viewer rate counter | `STREAM#<streamId>` / `CALLER#<ip>` | `VIEWERS#<minute>` |
+| service account | `ACCOUNTS` | `SA#<id>` |
+| service-account key (by HMAC of the key) | `SAKEY#<hash>` | `SAKEY` |
 
 TTL deletes late (up to days): every read compares expiry with `now` itself.
 """
@@ -27,6 +30,14 @@ class ConditionFailed(Exception):
     def __init__(self, item: dict[str, Any] | None = None) -> None:
         super().__init__("condition failed")
         self.item = item
+
+
+class TransactionCanceled(Exception):
+    """A transaction did not apply; `reasons[i]` is the code of TransactItems[i] ("None" if fine)."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("transaction canceled")
+        self.reasons = reasons
 
 
 def stream_pk(stream_id: str) -> str:
@@ -65,6 +76,10 @@ def call(operation: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, A
         if error.get("Code") == "ConditionalCheckFailedException":
             item: Any = exc.response.get("Item")
             raise ConditionFailed(item if isinstance(item, dict) else None) from exc
+        if error.get("Code") == "TransactionCanceledException":
+            reasons = [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons", [])]
+            if reasons and all(r in ("None", "ConditionalCheckFailed") for r in reasons):
+                raise TransactionCanceled(reasons) from exc
         raise StoreUnavailable() from exc
     except BotoCoreError as exc:
         raise StoreUnavailable() from exc

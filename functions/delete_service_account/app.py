@@ -1,0 +1,20 @@
+"""DELETE /api/v1/service-accounts/{id}: revoke the account and its key."""
+
+from streamauth.auth import SCOPE_ACCOUNTS_WRITE
+from streamauth.errors import NotFound
+from streamauth.http import ApiResponse, api, handler, result
+from streamauth.models.accounts import parse_account_id
+from streamauth.service.accounts import account_service
+
+app = api(scope=SCOPE_ACCOUNTS_WRITE)
+
+
+@app.delete("/api/v1/service-accounts/<id>")
+def delete_service_account(id: str) -> ApiResponse:
+    account_id = parse_account_id(app.current_event.path_parameters.get("id"))
+    if not account_service().delete(account_id):
+        raise NotFound(f"no service account {account_id}")
+    return result(True, f"service account {account_id} is revoked")
+
+
+lambda_handler = handler(app)

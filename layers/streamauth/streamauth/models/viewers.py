@@ -1,0 +1,35 @@
+"""Public viewer JWTs (Reactive's POST /api/v1/tokens)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from streamauth.errors import BadRequest
+from streamauth.models.common import parse_stream_id, parse_text
+
+
+@dataclass(frozen=True)
+class ViewerTokenRequest:
+    stream_id: str
+    unique_user_identifier: str
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> ViewerTokenRequest:
+        for name in ("stream_id", "unique_user_identifier"):
+            if body.get(name) in (None, ""):
+                raise BadRequest(name, "is required")
+        user = parse_text(body.get("unique_user_identifier"), "unique_user_identifier", required=True, max_length=256)
+        return cls(stream_id=parse_stream_id(body.get("stream_id"), "stream_id"), unique_user_identifier=str(user))
+
+
+@dataclass(frozen=True)
+class PublicAccessRequest:
+    enabled: bool
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> PublicAccessRequest:
+        enabled = body.get("enabled")
+        if not isinstance(enabled, bool):
+            raise BadRequest("enabled", "must be true or false")
+        return cls(enabled=enabled)
