@@ -3,6 +3,7 @@
     python -m localapi run [--host 127.0.0.1] [--port 3000]
     python -m localapi invoke <FunctionLogicalId> -e events/<file>.json
     python -m localapi admin-token [--expires-in SECONDS] [--secret-id ARN]
+    python -m localapi hook-url [--base URL] [--secret-id ARN]
 
 Environment: DYNAMODB_ENDPOINT (e.g. http://127.0.0.1:8000 for DynamoDB Local) replaces the
 embedded DynamoDB; the embedded moto server still holds the local secret.
@@ -44,6 +45,19 @@ def cmd_admin_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hook_url(args: argparse.Namespace) -> int:
+    from streamauth.settings import keys_from_secret
+
+    if args.secret_id:
+        import boto3
+
+        secret_string = boto3.client("secretsmanager").get_secret_value(SecretId=args.secret_id)["SecretString"]
+    else:
+        secret_string = local_secret()
+    print(f"{args.base.rstrip('/')}/hooks/{keys_from_secret(secret_string).hook_secret}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from localapi.gateway import Gateway, serve
 
@@ -57,6 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for route in sorted(routes, key=lambda r: r.path):
         print(f"  {route.method:6} {route.path:55} {route.function}{'' if route.authorizer else '  (public)'}")
     print("Operator JWT for curl:  export TOKEN=$(make -s admin-token)")
+    print("Media-server hook URLs: $(make -s hook-url)/nginx-rtmp | /srs | /mediamtx | /antmedia")
     print(
         '  then: curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:3000/v2/broadcasts/stream1/token?...',
         flush=True,
@@ -105,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--subject", default="admin")
     admin.add_argument("--secret-id", help="a deployed stack's SecretArn output (default: the local secret)")
     admin.set_defaults(func=cmd_admin_token)
+    hook = sub.add_parser("hook-url", help="print the media-server hook URL prefix (it holds the hook secret)")
+    hook.add_argument("--base", default="http://127.0.0.1:3000", help="API base URL (a deployed stack's ApiUrl)")
+    hook.add_argument("--secret-id", help="a deployed stack's SecretArn output (default: the local secret)")
+    hook.set_defaults(func=cmd_hook_url)
     args = parser.parse_args(argv)
     result: int = args.func(args)
     return result

@@ -1,4 +1,4 @@
-"""Make moto's DynamoDB write atomically, as DynamoDB does.
+"""Make moto's DynamoDB apply each request atomically, as DynamoDB does.
 
 DynamoDB evaluates a ConditionExpression and applies the write as one atomic step per item;
 moto checks and writes in plain Python with no lock, so two threads can both pass the same
@@ -13,7 +13,20 @@ import threading
 from typing import Any
 
 _LOCK = threading.RLock()
-_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+# Reads too: moto's transactions deep-copy the tables to roll back, which must not
+# interleave with another thread's access to the same dicts.
+_WRITES = (
+    "put_item",
+    "update_item",
+    "delete_item",
+    "transact_write_items",
+    "batch_write_item",
+    "get_item",
+    "query",
+    "scan",
+    "batch_get_item",
+    "transact_get_items",
+)
 
 
 def install() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import time
 import uuid
@@ -231,8 +232,9 @@ def serve(gateway: Gateway, host: str, port: int) -> ThreadingHTTPServer:
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _any
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-            # Method and path only: query strings carry tokens and codes.
-            print(f"{self.command} {urlsplit(self.path).path} -> {args[1] if len(args) > 1 else ''}", flush=True)
+            # Method and path only: query strings carry tokens and codes; hook paths carry the hook secret.
+            path = re.sub(r"^/hooks/[^/]+", "/hooks/***", urlsplit(self.path).path)
+            print(f"{self.command} {path} -> {args[1] if len(args) > 1 else ''}", flush=True)
 
     class Server(ThreadingHTTPServer):
         daemon_threads = True

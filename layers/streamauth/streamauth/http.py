@@ -91,12 +91,19 @@ def principal(app: APIGatewayRestResolver) -> Principal:
     return Principal.from_context(context)
 
 
-def json_body(app: APIGatewayRestResolver) -> dict[str, Any]:
-    """The request body as a JSON object, or BadRequest("body", why)."""
+def raw_body(app: APIGatewayRestResolver, *, required: bool = True) -> str:
+    """The request body as text (UTF-8, at most MAX_BODY_BYTES), or BadRequest("body", why).
+    A GET hook (nginx-rtmp's notify_method get) carries its fields in the query string."""
     event = app.current_event
     raw = event.body
+    if (raw is None or raw == "") and event.http_method == "GET":
+        from urllib.parse import urlencode
+
+        return urlencode(list((event.multi_value_query_string_parameters or {}).items()), doseq=True)
     if raw is None or raw == "":
-        raise BadRequest("body", "is required (a JSON object)")
+        if required:
+            raise BadRequest("body", "is required")
+        return ""
     data: bytes
     if event.is_base64_encoded:
         try:
@@ -108,8 +115,17 @@ def json_body(app: APIGatewayRestResolver) -> dict[str, Any]:
     if len(data) > MAX_BODY_BYTES:
         raise BadRequest("body", f"must be at most {MAX_BODY_BYTES} bytes")
     try:
-        parsed = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest("body", "is not valid UTF-8") from exc
+
+
+def json_body(app: APIGatewayRestResolver) -> dict[str, Any]:
+    """The request body as a JSON object, or BadRequest("body", why)."""
+    text = raw_body(app)
+    try:
+        parsed = json.loads(text)
+    except ValueError as exc:
         raise BadRequest("body", "is not valid JSON") from exc
     if not isinstance(parsed, dict):
         raise BadRequest("body", "must be a JSON object")

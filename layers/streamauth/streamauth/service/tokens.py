@@ -73,21 +73,26 @@ class TokenService:
         """Ant Media's validate-token; JWT stream tokens are accepted too (not consumed)."""
         if signing.looks_like_jwt(request.token_id):
             return self.jwt_is_valid(request.token_id, request.stream_id, request.type, now)
+        if request.room_id is None:
+            return self.consume(request.stream_id, request.token_id, request.type, now)
+        # Ant Media keeps conference-room tokens: check, do not consume.
         revoked_at = self._store.revoked_at_ms(request.stream_id)
-        if request.room_id is not None:
-            # Ant Media keeps conference-room tokens: check, do not consume.
-            found = self._store.get(request.stream_id, request.token_id)
-            if found is None:
-                return False
-            token, created_at_ms, consumed = found
-            return (
-                not consumed
-                and token.type == request.type
-                and token.room_id == request.room_id
-                and token.expire_date > now
-                and not issued_before_revocation(created_at_ms, revoked_at)
-            )
-        return self._store.consume(request.stream_id, request.token_id, request.type, now, revoked_at, uuid.uuid4().hex)
+        found = self._store.get(request.stream_id, request.token_id)
+        if found is None:
+            return False
+        token, created_at_ms, consumed = found
+        return (
+            not consumed
+            and token.type == request.type
+            and token.room_id == request.room_id
+            and token.expire_date > now
+            and not issued_before_revocation(created_at_ms, revoked_at)
+        )
+
+    def consume(self, stream_id: str, token_id: str, action: Action, now: float) -> bool:
+        """Use a one-time token: true for exactly one caller, however many race."""
+        revoked_at = self._store.revoked_at_ms(stream_id)
+        return self._store.consume(stream_id, token_id, action, now, revoked_at, uuid.uuid4().hex)
 
     def jwt_is_valid(self, token: str, stream_id: str, action: Action, now: float) -> bool:
         try:

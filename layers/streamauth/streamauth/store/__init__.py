@@ -5,10 +5,20 @@ from __future__ import annotations
 from streamauth.aws import dynamodb_client
 from streamauth.settings import get_settings
 from streamauth.store.accounts import AccountStore
+from streamauth.store.leases import LeaseStore
 from streamauth.store.tokens import TokenStore
 from streamauth.store.viewers import ViewerStore
 
-__all__ = ["AccountStore", "TokenStore", "ViewerStore", "account_store", "token_store", "viewer_store"]
+__all__ = [
+    "AccountStore",
+    "LeaseStore",
+    "lease_store",
+    "TokenStore",
+    "ViewerStore",
+    "account_store",
+    "token_store",
+    "viewer_store",
+]
 
 
 def token_store() -> TokenStore:
@@ -21,3 +31,7 @@ def account_store() -> AccountStore:
 
 def viewer_store() -> ViewerStore:
     return ViewerStore(dynamodb_client(), get_settings().table_name)
+
+
+def lease_store() -> LeaseStore:
+    return LeaseStore(dynamodb_client(), get_settings().table_name)

@@ -1,0 +1,15 @@
+"""POST /hooks/{hookSecret}/antmedia: Ant Media webhookAuthenticateURL and play auth."""
+
+from streamauth.hooks import answer
+from streamauth.http import ApiResponse, api, handler
+from streamauth.models.hooks import parse_antmedia
+
+app = api()
+
+
+@app.post("/hooks/<hookSecret>/antmedia")
+def hook(hookSecret: str) -> ApiResponse:  # noqa: N803 - the path parameter
+    return answer(app, parse_antmedia)
+
+
+lambda_handler = handler(app)

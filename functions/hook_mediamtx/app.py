@@ -1,0 +1,15 @@
+"""POST /hooks/{hookSecret}/mediamtx: MediaMTX authMethod http (publish, read, playback)."""
+
+from streamauth.hooks import answer
+from streamauth.http import ApiResponse, api, handler
+from streamauth.models.hooks import parse_mediamtx
+
+app = api()
+
+
+@app.post("/hooks/<hookSecret>/mediamtx")
+def hook(hookSecret: str) -> ApiResponse:  # noqa: N803 - the path parameter
+    return answer(app, parse_mediamtx)
+
+
+lambda_handler = handler(app)

@@ -1,0 +1,16 @@
+"""POST|GET /hooks/{hookSecret}/nginx-rtmp: nginx-rtmp on_publish, on_play, on_*_done, on_update."""
+
+from streamauth.hooks import answer
+from streamauth.http import ApiResponse, api, handler
+from streamauth.models.hooks import parse_nginx
+
+app = api()
+
+
+@app.post("/hooks/<hookSecret>/nginx-rtmp")
+@app.get("/hooks/<hookSecret>/nginx-rtmp")
+def hook(hookSecret: str) -> ApiResponse:  # noqa: N803 - the path parameter
+    return answer(app, parse_nginx)
+
+
+lambda_handler = handler(app)
