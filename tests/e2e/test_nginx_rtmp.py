@@ -1,0 +1,221 @@
+"""A real nginx with libnginx-mod-rtmp asks the local API; a real ffmpeg publishes and plays.
+
+Skipped only when nginx's RTMP module or ffmpeg is absent; .ci/run installs both.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+
+RTMP_MODULE = Path("/usr/lib/nginx/modules/ngx_rtmp_module.so")
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+FFMPEG = shutil.which("ffmpeg")
+
+if not (RTMP_MODULE.exists() and Path(NGINX).exists() and FFMPEG):
+    pytest.skip("needs Debian's nginx, libnginx-mod-rtmp and ffmpeg", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def rtmp(local_api: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    hook = subprocess.run(
+        [sys.executable, "-m", "localapi", "hook-url", "--base", local_api],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    prefix = tmp_path_factory.mktemp("nginx")
+    (prefix / "logs").mkdir()
+    port = _free_port()
+    (prefix / "nginx.conf").write_text(
+        f"""
+load_module {RTMP_MODULE};
+daemon off;
+master_process off;
+user root;
+error_log {prefix}/logs/error.log info;
+pid {prefix}/nginx.pid;
+events {{ worker_connections 64; }}
+rtmp {{
+  server {{
+    listen 127.0.0.1:{port};
+    application live {{
+      live on;
+      on_publish {hook}/nginx-rtmp;
+      on_play {hook}/nginx-rtmp;
+      on_publish_done {hook}/nginx-rtmp;
+      on_play_done {hook}/nginx-rtmp;
+      on_update {hook}/nginx-rtmp;
+      notify_update_timeout 10s;
+    }}
+  }}
+}}
+"""
+    )
+    process = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf")])
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        raise RuntimeError("nginx did not listen:\n" + (prefix / "logs/error.log").read_text())
+    yield f"rtmp://127.0.0.1:{port}/live"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def _token(local_api: str, headers: dict[str, str], stream: str, action: str, kind: str = "token") -> str:
+    reply = requests.get(
+        f"{local_api}/v2/broadcasts/{stream}/{kind}",
+        params={"expireDate": str(int(time.time()) + 600), "type": action},
+        headers=headers,
+        timeout=30,
+    )
+    assert reply.status_code == 200, reply.text
+    token: str = reply.json()["tokenId"]
+    return token
+
+
+def _publish(url: str, seconds: int = 2) -> subprocess.CompletedProcess[str]:
+    assert FFMPEG is not None
+    return subprocess.run(
+        [
+            FFMPEG,
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-re",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x120:rate=10",
+            "-t",
+            str(seconds),
+            "-c:v",
+            "libx264",
+            "-f",
+            "flv",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_publish_with_fresh_one_time_token_then_replay_refused(
+    rtmp: str, local_api: str, operator_header: dict[str, str]
+) -> None:
+    token = _token(local_api, operator_header, "cam1", "publish")
+    first = _publish(f"{rtmp}/cam1?token={token}")
+    assert first.returncode == 0, first.stderr
+    replay = _publish(f"{rtmp}/cam1?token={token}")
+    assert replay.returncode != 0
+
+
+@pytest.mark.parametrize("case", ["no-token", "other-stream", "play-token", "injected-name"])
+def test_publish_refused(rtmp: str, local_api: str, operator_header: dict[str, str], case: str) -> None:
+    if case == "no-token":
+        url = f"{rtmp}/cam2"
+    elif case == "other-stream":
+        url = f"{rtmp}/cam2?token={_token(local_api, operator_header, 'cam3', 'publish')}"
+    elif case == "play-token":
+        url = f"{rtmp}/cam2?token={_token(local_api, operator_header, 'cam2', 'play')}"
+    else:  # a token for cam3 smuggled with a second name=
+        url = f"{rtmp}/cam2?token={_token(local_api, operator_header, 'cam3', 'publish')}&name=cam3"
+    assert _publish(url).returncode != 0
+
+
+def test_play_with_jwt_stream_token(rtmp: str, local_api: str, operator_header: dict[str, str]) -> None:
+    assert FFMPEG is not None
+    publish_token = _token(local_api, operator_header, "live1", "publish")
+    play_jwt = _token(local_api, operator_header, "live1", "play", kind="jwt-token")
+    assert len(f"live1?token={play_jwt}") < 255  # nginx-rtmp cuts name+args at 255 bytes
+    publisher = subprocess.Popen(
+        [
+            FFMPEG,
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-re",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x120:rate=10",
+            "-t",
+            "8",
+            "-c:v",
+            "libx264",
+            "-f",
+            "flv",
+            f"{rtmp}/live1?token={publish_token}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(2)  # let the publisher start before reading
+        player = subprocess.run(
+            [
+                FFMPEG,
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-i",
+                f"{rtmp}/live1?token={play_jwt}",
+                "-t",
+                "1",
+                "-f",
+                "null",
+                "-",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert player.returncode == 0, player.stderr
+        refused = subprocess.run(
+            [
+                FFMPEG,
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-i",
+                f"{rtmp}/live1?token=nope",
+                "-t",
+                "1",
+                "-f",
+                "null",
+                "-",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert refused.returncode != 0
+    finally:
+        publisher.wait(timeout=30)
