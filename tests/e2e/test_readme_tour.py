@@ -18,11 +18,22 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.e2e
 
 
-def tour_script() -> str:
+def tour_script(name: str = "tour") -> str:
     readme = (ROOT / "README.md").read_text()
-    block = re.search(r"<!-- tour:start -->\s*```sh\n(.*?)```\s*<!-- tour:end -->", readme, re.S)
-    assert block, "README lost its tour block"
+    block = re.search(rf"<!-- {name}:start -->\s*```sh\n(.*?)```\s*<!-- {name}:end -->", readme, re.S)
+    assert block, f"README lost its {name} block"
     return block.group(1)
+
+
+def run_tour(name: str, local_api: str) -> list[Any]:
+    if shutil.which("jq") is None or shutil.which("make") is None:
+        pytest.fail("the README tours need jq and make (installed by .ci/run)")
+    script = tour_script(name).replace("API=http://127.0.0.1:3000", f"API={local_api}")
+    run = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    return [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
 
 
 def test_readme_starts_with_the_two_commands() -> None:
@@ -32,14 +43,7 @@ def test_readme_starts_with_the_two_commands() -> None:
 
 
 def test_readme_tour(local_api: str) -> None:
-    if shutil.which("jq") is None or shutil.which("make") is None:
-        pytest.fail("the README tour needs jq and make (installed by .ci/run)")
-    script = tour_script().replace("API=http://127.0.0.1:3000", f"API={local_api}")
-    run = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert run.returncode == 0, run.stderr
-    replies: list[Any] = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
+    replies = run_tour("tour", local_api)
     listed, first, second, jwt_ok, revoked, after, bad, unauth = replies
     assert len(listed) == 1 and listed[0]["streamId"] == "stream1" and listed[0]["type"] == "publish"
     assert first["success"] is True
@@ -102,3 +106,18 @@ def test_authorizer_refusals_are_401_json(local_api: str) -> None:
         reply = requests.get(f"{local_api}/v2/broadcasts/s1/tokens/list/0/1", headers=header, timeout=30)
         assert reply.status_code == 401, header
         assert reply.json()["errorId"] == 401
+
+
+def test_readme_reactive_tour(local_api: str) -> None:
+    me, issue_status, list_status, viewer_me, viewer_status, missing, accounts, rotated, deleted = run_tour(
+        "tour-reactive", local_api
+    )
+    assert me["type"] == "serviceAccount" and me["name"] == "encoder-fleet" and me["scopes"] == ["tokens:write"]
+    assert (issue_status, list_status) == (200, 403)
+    assert viewer_me["type"] == "viewer" and viewer_me["stream_id"] == "6935357a-8d71-45f2-9a0f-ddaed705b43a"
+    assert viewer_me["sub"] == "AB35457a-8d71-45f2-BE2F-ddaed705b43a"
+    assert viewer_status == 403
+    assert missing["errorId"] == 400 and missing["field"] == "unique_user_identifier"
+    assert any(a["name"] == "encoder-fleet" for a in accounts) and all("key" not in a for a in accounts)
+    assert rotated is True
+    assert deleted["success"] is True
