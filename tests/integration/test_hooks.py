@@ -187,3 +187,48 @@ def test_leases_free_on_done_on_expiry_and_renew(aws: Aws, clock: FakeClock) -> 
     assert access.session_event(SessionEvent("nginx-rtmp", "b", "end"), clock()) is False
     assert access.session_event(SessionEvent("nginx-rtmp", "nobody", "end"), clock()) is False
     assert lease_store().live_count("cam1", "alice", clock()) == 1
+
+
+def test_subscriber_code_through_the_hook_with_its_connection_limit(aws: Aws, clock: FakeClock) -> None:
+    from streamauth.logic import totp
+
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    created = call(
+        "CreateSubscriberFunction",
+        event(
+            "create_subscriber",
+            pathParameters={"id": "cam1"},
+            body={"subscriberId": "alice", "type": "publish", "b32Secret": secret, "concurrentConnectionsLimit": 1},
+        ),
+    )
+    assert created.body["success"] is True
+
+    def publish(client: int, code: str) -> Any:
+        body = NGINX_PUBLISH.replace("clientid=7", f"clientid={client}").replace(
+            "token=abc123", f"subscriberId=alice&subscriberCode={code}"
+        )
+        return hook("NginxHookFunction", "hook_nginx", body)
+
+    key = totp.b32_key(secret)
+    assert publish(1, totp.totp(key, clock(), 60)).status == 200
+    subscriber = call("GetSubscriberFunction", event("get_subscriber", pathParameters={"id": "cam1", "sid": "alice"}))
+    assert subscriber.body["currentConcurrentConnections"] == 1 and subscriber.body["connected"] is True
+    clock.advance(60)
+    second = publish(2, totp.totp(key, clock(), 60))
+    assert second.status == 403 and second.body["reason"] == "connection_limit"
+    done = NGINX_PUBLISH.replace("call=publish", "call=publish_done").replace("clientid=7", "clientid=1")
+    assert hook("NginxHookFunction", "hook_nginx", done).status == 200
+    clock.advance(60)
+    assert publish(2, totp.totp(key, clock(), 60)).status == 200
+    blocked = call(
+        "BlockSubscriberFunction",
+        event(
+            "block_subscriber",
+            pathParameters={"id": "cam1", "sid": "alice"},
+            body={"blockedType": "publish", "seconds": 600},
+        ),
+    )
+    assert blocked.body["success"] is True
+    clock.advance(60)
+    refused = publish(3, totp.totp(key, clock(), 60))
+    assert refused.status == 403 and refused.body["reason"] == "blocked"

@@ -6,16 +6,19 @@ from streamauth.aws import dynamodb_client
 from streamauth.settings import get_settings
 from streamauth.store.accounts import AccountStore
 from streamauth.store.leases import LeaseStore
+from streamauth.store.subscribers import SubscriberStore
 from streamauth.store.tokens import TokenStore
 from streamauth.store.viewers import ViewerStore
 
 __all__ = [
     "AccountStore",
     "LeaseStore",
-    "lease_store",
+    "SubscriberStore",
     "TokenStore",
     "ViewerStore",
     "account_store",
+    "lease_store",
+    "subscriber_store",
     "token_store",
     "viewer_store",
 ]
@@ -35,3 +38,7 @@ def viewer_store() -> ViewerStore:
 
 def lease_store() -> LeaseStore:
     return LeaseStore(dynamodb_client(), get_settings().table_name)
+
+
+def subscriber_store() -> SubscriberStore:
+    return SubscriberStore(dynamodb_client(), get_settings().table_name)

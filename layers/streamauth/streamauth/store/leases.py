@@ -162,3 +162,23 @@ class LeaseStore:
             Select="COUNT",
         )
         return int(reply.get("Count", 0))
+
+    def live_counts(self, stream_id: str, now: float) -> dict[str, int]:
+        """Live leases per subscriber of a stream, in one query."""
+        counts: dict[str, int] = {}
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "FilterExpression": "#exp > :now",
+            "ExpressionAttributeNames": {"#exp": TTL_ATTRIBUTE},
+            "ExpressionAttributeValues": {":pk": s(stream_pk(stream_id)), ":prefix": s("SLOT#"), ":now": n(int(now))},
+            "ProjectionExpression": "subscriberId",
+        }
+        while True:
+            reply = call(self._client.query, **kwargs)
+            for item in reply.get("Items", []):
+                subscriber = get_s(item, "subscriberId") or ""
+                counts[subscriber] = counts.get(subscriber, 0) + 1
+            if not reply.get("LastEvaluatedKey"):
+                return counts
+            kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]

@@ -1,0 +1,118 @@
+"""TOTP (RFC 6238: HMAC-SHA1, 6 digits, T0 = 0), the verification window, the brute-force
+lockout policy, and sealing subscribers' secrets at rest. Pure: time and keys come in."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+DIGITS = 6
+WINDOW = 1  # steps accepted either side of the current one
+MAX_FAILURES = 5  # wrong codes in a row before a lockout
+LOCKOUT_FIRST = 30  # seconds; doubles with each further lockout
+LOCKOUT_MAX = 900  # seconds (15 min) at most
+
+
+def totp(key: bytes, at: float, period: int) -> str:
+    """The code at unix time `at`: RFC 4226 HOTP of the step number (pyotp's TOTP class
+    refuses periods over 120 s, which Ant Media allows)."""
+    import pyotp
+
+    return str(pyotp.HOTP(base64.b32encode(key).decode(), digits=DIGITS).at(step(at, period)))
+
+
+def step(at: float, period: int) -> int:
+    return int(at) // period
+
+
+def b32_key(b32_secret: str) -> bytes:
+    return base64.b32decode(b32_secret)
+
+
+def derived_key(secret_from_settings: str, subscriber_id: str, stream_id: str, action: str) -> bytes:
+    """An unregistered subscriber's key (contract, Ant Media): the bytes of settings secret +
+    subscriberId + streamId + type, padded with 'X' to a multiple of 8."""
+    text = secret_from_settings + subscriber_id + stream_id + action
+    text += "X" * (-len(text) % 8)
+    return text.encode()
+
+
+def new_b32_secret() -> str:
+    """160 random bits, base32 (32 characters), as RFC 4226 recommends."""
+    return base64.b32encode(secrets.token_bytes(20)).decode()
+
+
+def matching_step(key: bytes, code: str, now: float, period: int, last_step: int) -> int | None:
+    """The step (current ±1) whose code is `code` and that is newer than the last accepted."""
+    current = step(now, period)
+    for candidate in (current, current - WINDOW, current + WINDOW):
+        if candidate > last_step and hmac.compare_digest(totp(key, candidate * period, period), code):
+            return candidate
+    return None
+
+
+def lockout_seconds(lockouts: int) -> int:
+    """Length of the `lockouts`-th lockout (1-based): 30 s, 60 s, 120 s, ... capped at 900 s."""
+    return int(min(LOCKOUT_FIRST * 2 ** max(0, lockouts - 1), LOCKOUT_MAX))
+
+
+@dataclass(frozen=True)
+class VerifyState:
+    """Per subscriber: replay protection and brute-force lockout."""
+
+    last_step: int = -1
+    failures: int = 0
+    lockouts: int = 0
+    locked_until_ms: int = 0
+
+    def locked(self, now: float) -> bool:
+        return self.locked_until_ms > now * 1000
+
+
+# --- secrets at rest -------------------------------------------------------------------
+# The layer ships without `cryptography`, so secrets are sealed with HMAC-SHA256 only:
+# a keystream HMAC(enc_key, nonce || counter) XORed with the secret (a PRF in counter mode),
+# then a tag HMAC(mac_key, nonce || ciphertext) (encrypt-then-MAC). Keys derive from the
+# deployment's `subscriberSecretKey`. DynamoDB also encrypts the table at rest.
+_SEAL_VERSION = "v1"
+
+
+def _subkeys(key: str) -> tuple[bytes, bytes]:
+    root = key.encode()
+    return hmac.new(root, b"seal/enc", hashlib.sha256).digest(), hmac.new(root, b"seal/mac", hashlib.sha256).digest()
+
+
+def _keystream(enc_key: bytes, nonce: bytes, length: int) -> bytes:
+    blocks = (hmac.new(enc_key, nonce + i.to_bytes(4, "big"), hashlib.sha256).digest() for i in range(length // 32 + 1))
+    return b"".join(blocks)[:length]
+
+
+def seal(secret: str, key: str) -> str:
+    enc_key, mac_key = _subkeys(key)
+    nonce = secrets.token_bytes(16)
+    plain = secret.encode()
+    cipher = bytes(a ^ b for a, b in zip(plain, _keystream(enc_key, nonce, len(plain)), strict=True))
+    tag = hmac.new(mac_key, nonce + cipher, hashlib.sha256).digest()[:16]
+    parts = (base64.urlsafe_b64encode(p).decode() for p in (nonce, cipher, tag))
+    return ".".join((_SEAL_VERSION, *parts))
+
+
+class SealError(Exception):
+    """A sealed secret was tampered with or sealed under another key."""
+
+
+def unseal(sealed: str, key: str) -> str:
+    try:
+        version, *encoded = sealed.split(".")
+        nonce, cipher, tag = (base64.urlsafe_b64decode(p) for p in encoded)
+    except ValueError as exc:
+        raise SealError("malformed") from exc
+    if version != _SEAL_VERSION:
+        raise SealError("unknown version")
+    enc_key, mac_key = _subkeys(key)
+    if not hmac.compare_digest(tag, hmac.new(mac_key, nonce + cipher, hashlib.sha256).digest()[:16]):
+        raise SealError("bad tag")
+    return bytes(a ^ b for a, b in zip(cipher, _keystream(enc_key, nonce, len(cipher)), strict=True)).decode()
