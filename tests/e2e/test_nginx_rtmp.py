@@ -219,3 +219,34 @@ def test_play_with_jwt_stream_token(rtmp: str, local_api: str, operator_header: 
         assert refused.returncode != 0
     finally:
         publisher.wait(timeout=30)
+
+
+def test_subscriber_publishes_with_its_totp_code_and_is_refused_when_blocked(
+    rtmp: str, local_api: str, operator_header: dict[str, str]
+) -> None:
+    from streamauth.logic import totp
+
+    secret = totp.new_b32_secret()
+    created = requests.post(
+        f"{local_api}/v2/broadcasts/cam9/subscribers",
+        json={"subscriberId": "encoder1", "type": "publish", "b32Secret": secret, "totpExpiryPeriodSeconds": 10},
+        headers=operator_header,
+        timeout=30,
+    )
+    assert created.json()["success"] is True
+
+    def code() -> str:
+        return totp.totp(totp.b32_key(secret), time.time(), 10)
+
+    ok = _publish(f"{rtmp}/cam9?subscriberId=encoder1&subscriberCode={code()}")
+    assert ok.returncode == 0, ok.stderr
+    blocked = requests.put(
+        f"{local_api}/v2/broadcasts/cam9/subscribers/encoder1/block",
+        json={"blockedType": "publish", "seconds": 300},
+        headers=operator_header,
+        timeout=30,
+    )
+    assert blocked.json()["success"] is True
+    # refused for the block, before the code is even looked at
+    assert _publish(f"{rtmp}/cam9?subscriberId=encoder1&subscriberCode={code()}").returncode != 0
+    assert _publish(f"{rtmp}/cam9?subscriberId=encoder1&subscriberCode=000000").returncode != 0
