@@ -121,3 +121,14 @@ def test_readme_reactive_tour(local_api: str) -> None:
     assert any(a["name"] == "encoder-fleet" for a in accounts) and all("key" not in a for a in accounts)
     assert rotated is True
     assert deleted["success"] is True
+
+
+def test_readme_subscriber_tour(local_api: str) -> None:
+    got, first, replay, blocked, unblocked, listed, push, removed = run_tour("tour-subscribers", local_api)
+    assert got["subscriberId"] == "alice" and got["type"] == "publish" and "b32Secret" not in got
+    assert first["success"] is True
+    assert replay["success"] is False
+    assert blocked["success"] is True and unblocked["success"] is True
+    assert [s["subscriberId"] for s in listed] == ["alice"]
+    assert push["success"] is True and push["dataId"].count(".") == 2
+    assert removed["success"] is True

@@ -51,12 +51,14 @@ def _pip_target(target: Path, *args: str) -> None:
     )
 
 
-def build_lambda_like_paths() -> tuple[Path, Path]:
+def build_lambda_like_paths() -> tuple[Path, list[Path]]:
+    """boto3 as the runtime has it; the layer as `sam build` makes it: its requirements plus
+    the package source (on the path directly, so it is never stale)."""
     runtime = BUILD / "runtime"
-    layer = BUILD / "layer"
+    layer_deps = BUILD / "layer-deps"
     _pip_target(runtime, "boto3")
-    _pip_target(layer, "-r", str(tpl.ROOT / "layers/streamauth/requirements.txt"), str(tpl.ROOT / "layers/streamauth"))
-    return runtime, layer
+    _pip_target(layer_deps, "-r", str(tpl.ROOT / "layers/streamauth/requirements.txt"))
+    return runtime, [tpl.ROOT / "layers/streamauth", layer_deps]
 
 
 def _once(code: str, path: list[Path], env: dict[str, str]) -> float:
@@ -84,7 +86,7 @@ def cold_init() -> None:
     cases: dict[str, tuple[str, list[Path]]] = {"baseline": (_BASELINE, [runtime])}
     for name, function in sorted(tpl.functions().items()):
         module, _, attribute = function.handler.rpartition(".")
-        cases[name] = (_FUNCTION.format(module=module, attribute=attribute), [function.code_uri, layer, runtime])
+        cases[name] = (_FUNCTION.format(module=module, attribute=attribute), [function.code_uri, *layer, runtime])
     samples: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(RUNS):  # interleaved, so machine load drifts hit every case alike
         for name, (code, path) in cases.items():
@@ -164,6 +166,29 @@ def dynamodb_requests() -> None:
             service.issue_one_time(TokenRequest("many", int(now) + 600, "play", None), now)
         count("revoke all (500 tokens)", lambda: service.revoke_all("many", now))
         count("authorizer, operator JWT", lambda: _authorize(now))
+        _subscriber_and_key_counts(count, now)
+
+
+def _subscriber_and_key_counts(count: Callable[[str, Callable[[], Any]], None], now: float) -> None:
+    from streamauth.auth import authenticate, credentials
+    from streamauth.logic import totp
+    from streamauth.models.accounts import CreateAccountRequest
+    from streamauth.models.subscribers import CreateSubscriberRequest
+    from streamauth.service.accounts import account_service
+    from streamauth.service.subscribers import subscriber_service, verify_subscriber_code
+
+    secret = totp.new_b32_secret()
+    request = CreateSubscriberRequest.parse("bench", {"subscriberId": "alice", "type": "publish", "b32Secret": secret})
+    subscriber_service().create(request)
+    code = totp.totp(totp.b32_key(secret), now, 60)
+    count("verify subscriber code (accepted)", lambda: verify_subscriber_code("bench", "alice", code, "publish", now))
+    count(
+        "verify subscriber code (replayed: refused)",
+        lambda: verify_subscriber_code("bench", "alice", code, "publish", now),
+    )
+    _, key = account_service().create(CreateAccountRequest.parse({"name": "bench"}), now)
+    count("authorizer, service-account key (first use)", lambda: authenticate(f"Token {key}", credentials(), now))
+    count("authorizer, service-account key (again)", lambda: authenticate(f"Token {key}", credentials(), now + 1))
 
 
 def _authorize(now: float) -> None:
