@@ -11,7 +11,7 @@ PYTHON ?= $(shell for p in python3.12 python3.13 python3.11 python3; do \
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: install run test unit integration e2e lint format bench admin-token hook-url build deploy invoke clean
+.PHONY: install run test unit integration e2e lint format bench admin-token hook-url put-event build deploy invoke clean
 
 $(STAMP): pyproject.toml layers/streamauth/pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python >= 3.11 is required"; exit 1; }
@@ -59,6 +59,9 @@ admin-token: $(STAMP) ## print an operator JWT for the local API (SECRET_ID=<Sec
 
 hook-url: $(STAMP) ## print the media-server hook URL prefix (BASE=<ApiUrl> SECRET_ID=<SecretArn> for a deployed stack)
 	@$(PY) -m localapi hook-url $(if $(BASE),--base $(BASE)) $(if $(SECRET_ID),--secret-id $(SECRET_ID))
+
+put-event: $(STAMP) ## make put-event EVENT=events/revoke_stream_tokens.json (to the running make run)
+	@$(PY) -m localapi put-event $(EVENT) --api http://$(HOST):$(PORT)
 
 invoke: $(STAMP) ## make invoke FN=IssueTokenFunction EVENT=events/issue_token.json
 	$(PY) -m localapi invoke $(FN) -e $(EVENT)

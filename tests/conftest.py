@@ -71,6 +71,8 @@ def reset_layer_state() -> None:
 class Aws:
     table_name: str
     secret_arn: str
+    bus_name: str
+    queue_url: str
 
     def client(self, service: str) -> Any:
         import boto3
@@ -102,10 +104,19 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             Name="streamauth-test", SecretString=json.dumps({"master": "m" * 64})
         )
         refs["StreamAuthSecret"] = secret["ARN"]
-        for key, value in tpl.load()["Globals"]["Function"]["Environment"]["Variables"].items():
-            monkeypatch.setenv(key, tpl.resolve(value, refs))
+        refs["StreamAuthBus"] = (
+            boto3.client("events", region_name="us-east-1")
+            .create_event_bus(Name="streamauth-test")["EventBusArn"]
+            .rsplit("/", 1)[-1]
+        )
+        queue_url = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="streamauth-dlq")["QueueUrl"]
+        refs["EventsDeadLetterQueue"] = queue_url
+        # Globals and every function's own variables (none of them conflict), as CloudFormation resolves them
+        for function in tpl.functions().values():
+            for key, value in function.environment.items():
+                monkeypatch.setenv(key, tpl.resolve(value, refs))
         reset_layer_state()
-        yield Aws(table_name=refs["StreamAuthTable"], secret_arn=secret["ARN"])
+        yield Aws(refs["StreamAuthTable"], secret["ARN"], refs["StreamAuthBus"], queue_url)
         reset_layer_state()
 
 

@@ -4,6 +4,7 @@
     python -m localapi invoke <FunctionLogicalId> -e events/<file>.json
     python -m localapi admin-token [--expires-in SECONDS] [--secret-id ARN]
     python -m localapi hook-url [--base URL] [--secret-id ARN]
+    python -m localapi put-event events/revoke_stream_tokens.json [--api URL]
 
 Environment: DYNAMODB_ENDPOINT (e.g. http://127.0.0.1:8000 for DynamoDB Local) replaces the
 embedded DynamoDB; the embedded moto server still holds the local secret.
@@ -58,6 +59,21 @@ def cmd_hook_url(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_put_event(args: argparse.Namespace) -> int:
+    import urllib.request
+
+    with open(args.event, "rb") as handle:
+        body = handle.read()
+    if not args.api.startswith(("http://", "https://")):
+        print("--api must be an http(s) URL", file=sys.stderr)
+        return 2
+    request = urllib.request.Request(f"{args.api.rstrip('/')}/_local/events", data=body, method="POST")  # noqa: S310
+    request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=60) as reply:  # noqa: S310 - the local API
+        print(reply.read().decode())
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from localapi.gateway import Gateway, serve
 
@@ -71,6 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for route in sorted(routes, key=lambda r: r.path):
         print(f"  {route.method:6} {route.path:55} {route.function}{'' if route.authorizer else '  (public)'}")
     print("Operator JWT for curl:  export TOKEN=$(make -s admin-token)")
+    print("Events: make put-event EVENT=events/revoke_stream_tokens.json  (or POST it to /_local/events)")
     print("Media-server hook URLs: $(make -s hook-url)/nginx-rtmp | /srs | /mediamtx | /antmedia")
     print(
         '  then: curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:3000/v2/broadcasts/stream1/token?...',
@@ -124,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     hook.add_argument("--base", default="http://127.0.0.1:3000", help="API base URL (a deployed stack's ApiUrl)")
     hook.add_argument("--secret-id", help="a deployed stack's SecretArn output (default: the local secret)")
     hook.set_defaults(func=cmd_hook_url)
+    put = sub.add_parser("put-event", help="deliver an EventBridge event to the running local API's consumers")
+    put.add_argument("event", help="an event JSON file, e.g. events/revoke_stream_tokens.json")
+    put.add_argument("--api", default="http://127.0.0.1:3000")
+    put.set_defaults(func=cmd_put_event)
     args = parser.parse_args(argv)
     result: int = args.func(args)
     return result

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from localapi import template as tpl
 from localapi.runtime import Lambdas
 
+LOCAL_EVENTS = "/_local/events"  # the local stand-in for the streamauth event bus
 MAX_PAYLOAD = 10 * 1024 * 1024  # API Gateway's request size limit
 _DEFAULT_STATUS = {
     "UNAUTHORIZED": 401,
@@ -47,6 +48,7 @@ class Gateway:
         self._routes = tpl.routes()
         self._authorizers = tpl.authorizers()
         self._responses = tpl.gateway_responses()
+        self._rules = tpl.event_rules()
         self._stage = stage
         self._auth_cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
         self._lock = threading.Lock()
@@ -65,12 +67,46 @@ class Gateway:
             body = json.dumps({"message": message})
         return Reply(status, body.encode(), [("Content-Type", "application/json"), ("x-amzn-ErrorType", kind)])
 
+    # -- EventBridge, locally ------------------------------------------------------------
+    def put_event(self, body: bytes) -> Reply:
+        """Deliver one event to the functions whose EventBridgeRule pattern matches, at once
+        (what `aws events put-events` on the streamauth bus does in AWS)."""
+        try:
+            entry = json.loads(body or b"{}")
+        except ValueError:
+            return Reply(400, b'{"message": "the event is not JSON"}', [("Content-Type", "application/json")])
+        if not isinstance(entry, dict):
+            return Reply(400, b'{"message": "the event must be a JSON object"}', [("Content-Type", "application/json")])
+        if "DetailType" in entry:  # a PutEvents entry: build the event EventBridge would deliver
+            detail = entry.get("Detail", "{}")
+            entry = {
+                "version": "0",
+                "id": str(uuid.uuid4()),
+                "detail-type": entry["DetailType"],
+                "source": entry.get("Source", "local"),
+                "account": "123456789012",
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "region": "us-east-1",
+                "resources": [],
+                "detail": json.loads(detail) if isinstance(detail, str) else detail,
+            }
+        else:  # a sample event: EventBridge stamps each put with a fresh id and time
+            entry.update(id=str(uuid.uuid4()), time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        delivered = []
+        for rule in self._rules:
+            if rule.matches(entry):
+                reply = self._lambdas.invoke(rule.function, entry)
+                delivered.append({"function": rule.function, **reply})
+        return Reply(200, json.dumps({"delivered": delivered}).encode(), [("Content-Type", "application/json")])
+
     # -- request handling ----------------------------------------------------------------
     def handle(self, method: str, raw_path: str, headers: list[tuple[str, str]], body: bytes, source_ip: str) -> Reply:
         if len(body) > MAX_PAYLOAD:
             return self.gateway_response("REQUEST_TOO_LARGE", "Request Too Long")
         split = urlsplit(raw_path)
         path = unquote(split.path) or "/"
+        if path == LOCAL_EVENTS and method == "POST":
+            return self.put_event(body)
         route, params = self._match(method, path)
         if route is None:
             return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token")

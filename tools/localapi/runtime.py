@@ -44,6 +44,8 @@ class Backend:
         self.table_prefix = table_prefix
         self.secret_arn = ""
         self.table_names: dict[str, str] = {}
+        self.bus_name = ""
+        self.queue_url = ""
 
     def start(self) -> Backend:
         import logging
@@ -86,6 +88,10 @@ class Backend:
                 dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=table["ttl"])
         reply = self.client("secretsmanager").create_secret(Name=SECRET_NAME, SecretString=local_secret())
         self.secret_arn = reply["ARN"]
+        bus = tpl.parameter_defaults().get("EventBusName", "streamauth")
+        self.client("events").create_event_bus(Name=bus)
+        self.bus_name = bus
+        self.queue_url = self.client("sqs").create_queue(QueueName="streamauth-local-dlq")["QueueUrl"]
 
     def refs(self) -> dict[str, str]:
         refs = dict(tpl.parameter_defaults())
@@ -93,6 +99,8 @@ class Backend:
         for logical_id in tpl.load()["Resources"]:
             refs.setdefault(logical_id, logical_id)
         refs["StreamAuthSecret"] = self.secret_arn
+        refs["StreamAuthBus"] = self.bus_name
+        refs["EventsDeadLetterQueue"] = self.queue_url
         refs.update({"AWS::Region": REGION, "AWS::URLSuffix": "amazonaws.com", "AWS::AccountId": "123456789012"})
         return refs
 
@@ -109,6 +117,8 @@ class Backend:
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
                 "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb_endpoint,
                 "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.endpoint,
+                "AWS_ENDPOINT_URL_EVENTBRIDGE": self.endpoint,
+                "AWS_ENDPOINT_URL_SQS": self.endpoint,
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "PYTHONUNBUFFERED": "1",
             }

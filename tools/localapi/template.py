@@ -203,3 +203,26 @@ def layer_dirs(template: dict[str, Any] | None = None) -> list[Path]:
         for ref in refs
         if isinstance(ref, dict) and ref.get("Ref") in layers
     ]
+
+
+@dataclass(frozen=True)
+class EventRule:
+    function: str
+    pattern: dict[str, Any]
+
+    def matches(self, event: dict[str, Any]) -> bool:
+        """EventBridge's plain-list matching on top-level fields (what the template uses)."""
+        for name, allowed in self.pattern.items():
+            if isinstance(allowed, list) and event.get(name) not in allowed:
+                return False
+        return True
+
+
+def event_rules(template: dict[str, Any] | None = None) -> list[EventRule]:
+    template = template or load()
+    rules = []
+    for name, res in _resources(template, "AWS::Serverless::Function").items():
+        for event in res["Properties"].get("Events", {}).values():
+            if event.get("Type") == "EventBridgeRule":
+                rules.append(EventRule(name, event["Properties"].get("Pattern", {})))
+    return rules

@@ -38,6 +38,20 @@ def secrets_client() -> Any:
     return boto3.client("secretsmanager", config=_config())
 
 
+@cache
+def events_client() -> Any:
+    import boto3
+
+    return boto3.client("events", config=_config())
+
+
+@cache
+def sqs_client() -> Any:
+    import boto3
+
+    return boto3.client("sqs", config=_config())
+
+
 def reset_clients() -> None:
-    dynamodb_client.cache_clear()
-    secrets_client.cache_clear()
+    for getter in (dynamodb_client, secrets_client, events_client, sqs_client):
+        getter.cache_clear()

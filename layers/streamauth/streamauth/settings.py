@@ -43,6 +43,8 @@ class Settings:
     viewer_token_ttl: int
     revocation_cache_seconds: float
     secret_cache_seconds: float
+    event_bus_name: str
+    dead_letter_queue_url: str
 
 
 def _int_env(name: str, default: int, minimum: int) -> int:
@@ -67,6 +69,8 @@ def get_settings() -> Settings:
         viewer_token_ttl=_int_env("VIEWER_TOKEN_TTL", 600, 1),
         revocation_cache_seconds=_int_env("REVOCATION_CACHE_SECONDS", 5, 0),
         secret_cache_seconds=_int_env("SECRET_CACHE_SECONDS", 300, 0),
+        event_bus_name=os.environ.get("EVENT_BUS_NAME", ""),
+        dead_letter_queue_url=os.environ.get("DEAD_LETTER_QUEUE_URL", ""),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from streamauth.aws import dynamodb_client
 from streamauth.settings import get_settings
 from streamauth.store.accounts import AccountStore
+from streamauth.store.events import EventStore
 from streamauth.store.leases import LeaseStore
 from streamauth.store.subscribers import SubscriberStore
 from streamauth.store.tokens import TokenStore
@@ -12,6 +13,8 @@ from streamauth.store.viewers import ViewerStore
 
 __all__ = [
     "AccountStore",
+    "EventStore",
+    "event_store",
     "LeaseStore",
     "SubscriberStore",
     "TokenStore",
@@ -42,3 +45,7 @@ def lease_store() -> LeaseStore:
 
 def subscriber_store() -> SubscriberStore:
     return SubscriberStore(dynamodb_client(), get_settings().table_name)
+
+
+def event_store() -> EventStore:
+    return EventStore(dynamodb_client(), get_settings().table_name)

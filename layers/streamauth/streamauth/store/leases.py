@@ -182,3 +182,25 @@ class LeaseStore:
             if not reply.get("LastEvaluatedKey"):
                 return counts
             kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+
+    def free_stream(self, stream_id: str) -> int:
+        """Drop every lease of the stream (it ended); sessions' own items expire by TTL."""
+        freed = 0
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {":pk": s(stream_pk(stream_id)), ":prefix": s("SLOT#")},
+            "ProjectionExpression": "pk, sk, #session",
+            "ExpressionAttributeNames": {"#session": "session"},
+        }
+        while True:
+            reply = call(self._client.query, **kwargs)
+            for item in reply.get("Items", []):
+                call(self._client.delete_item, TableName=self._table, Key={"pk": item["pk"], "sk": item["sk"]})
+                session = get_s(item, "session")
+                if session:
+                    call(self._client.delete_item, TableName=self._table, Key=_session_key(session))
+                freed += 1
+            if not reply.get("LastEvaluatedKey"):
+                return freed
+            kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]

@@ -1,0 +1,119 @@
+"""DynamoDB Stream records → the typed events streamauth announces. Pure.
+
+Details are built from an allow-list of attributes: never a token, secret, code or key.
+A one-time token is named by `tokenRef` (the first 16 hex of its SHA-256), enough to
+correlate TokenCreated/TokenConsumed/TokenExpired without revealing it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+DYNAMODB_SERVICE = "dynamodb.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class Change:
+    detail_type: str
+    detail: dict[str, Any]
+
+
+def token_ref(token_id: str) -> str:
+    return hashlib.sha256(token_id.encode()).hexdigest()[:16]
+
+
+def _plain(image: dict[str, Any] | None) -> dict[str, Any]:
+    """A stream image ({"S": ...}, {"N": ...}, ...) as plain values (strings, numbers, bools)."""
+    plain: dict[str, Any] = {}
+    for name, value in (image or {}).items():
+        if not isinstance(value, dict) or len(value) != 1:
+            continue
+        ((kind, raw),) = value.items()
+        if kind == "S":
+            plain[name] = raw
+        elif kind == "N":
+            number = float(raw)
+            plain[name] = int(number) if number.is_integer() else number
+        elif kind == "BOOL":
+            plain[name] = bool(raw)
+    return plain
+
+
+def _by_ttl(record: dict[str, Any]) -> bool:
+    identity = record.get("userIdentity") or {}
+    return identity.get("type") == "Service" and identity.get("principalId") == DYNAMODB_SERVICE
+
+
+def changes(record: dict[str, Any]) -> list[Change]:
+    """The events one stream record means (often none: counters, markers, states)."""
+    name = record.get("eventName")
+    data = record.get("dynamodb") or {}
+    new, old = _plain(data.get("NewImage")), _plain(data.get("OldImage"))
+    item = new or old
+    kind = item.get("kind")
+    if kind == "token":
+        token = {
+            "streamId": item.get("streamId"),
+            "type": item.get("type"),
+            "tokenRef": token_ref(str(item.get("tokenId"))),
+        }
+        if name == "INSERT":
+            return [Change("TokenCreated", {**token, "expireDate": item.get("expireDate")})]
+        if name == "MODIFY" and "consumedBy" in new and "consumedBy" not in old:
+            return [Change("TokenConsumed", token)]
+        if name == "REMOVE" and _by_ttl(record):
+            return [Change("TokenExpired", token)]
+        return []
+    if kind == "stream" and new.get("revokedAtMs") != old.get("revokedAtMs") and "revokedAtMs" in new:
+        return [
+            Change(
+                "TokensRevoked",
+                {"streamId": str(new.get("pk", "")).removeprefix("STREAM#"), "revokedAtMs": new["revokedAtMs"]},
+            )
+        ]
+    if kind == "subscriber":
+        subscriber = {"streamId": item.get("streamId"), "subscriberId": item.get("subscriberId")}
+        if name == "INSERT":
+            return [Change("SubscriberCreated", {**subscriber, "type": item.get("type")})]
+        if name == "REMOVE":
+            return [Change("SubscriberDeleted", subscriber)]
+        if name == "MODIFY" and (new.get("blockedType"), new.get("blockedUntilMs")) != (
+            old.get("blockedType"),
+            old.get("blockedUntilMs"),
+        ):
+            if new.get("blockedType"):
+                return [
+                    Change(
+                        "SubscriberBlocked",
+                        {
+                            **subscriber,
+                            "blockedType": new["blockedType"],
+                            "blockedUntilUnitTimeStampMs": new.get("blockedUntilMs", 0),
+                        },
+                    )
+                ]
+            return [Change("SubscriberUnblocked", subscriber)]
+        return []
+    if kind == "session":
+        session = {"streamId": item.get("streamId"), "subscriberId": item.get("subscriberId")}
+        if name == "INSERT":
+            return [Change("SessionStarted", session)]
+        if name == "REMOVE":
+            return [Change("SessionEnded", {**session, "reason": "expired" if _by_ttl(record) else "ended"})]
+    return []
+
+
+OUTBOUND = (
+    "TokenCreated",
+    "TokenConsumed",
+    "TokensRevoked",
+    "TokenExpired",
+    "SubscriberCreated",
+    "SubscriberBlocked",
+    "SubscriberUnblocked",
+    "SubscriberDeleted",
+    "SessionStarted",
+    "SessionEnded",
+)

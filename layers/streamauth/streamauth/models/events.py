@@ -1,0 +1,134 @@
+"""Events in and out of streamauth (EventBridge), validated like HTTP input.
+
+Inbound commands (any source, on the `streamauth` bus) are parsed into typed models; a
+malformed one raises BadEvent with the reason, and goes to the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from streamauth.errors import BadRequest
+from streamauth.models.accounts import parse_account_id
+from streamauth.models.common import parse_stream_id
+from streamauth.models.subscribers import BlockRequest, parse_subscriber_id
+
+SOURCE = "streamauth"  # the source of every event streamauth emits
+
+
+class BadEvent(Exception):
+    """An inbound event that can never succeed: dead-letter it, do not retry."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Envelope:
+    id: str
+    detail_type: str
+    time: float  # the event's own time: effects derived from it repeat identically
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RevokeStreamTokens:
+    stream_id: str
+
+
+@dataclass(frozen=True)
+class BlockSubscriber:
+    stream_id: str
+    subscriber_id: str
+    block: BlockRequest
+
+
+@dataclass(frozen=True)
+class UnblockSubscriber:
+    stream_id: str
+    subscriber_id: str
+
+
+@dataclass(frozen=True)
+class DeleteSubscriber:
+    stream_id: str
+    subscriber_id: str
+
+
+@dataclass(frozen=True)
+class RevokeServiceAccount:
+    id: str
+
+
+@dataclass(frozen=True)
+class StreamEnded:
+    stream_id: str
+
+
+Command = (
+    RevokeStreamTokens | BlockSubscriber | UnblockSubscriber | DeleteSubscriber | RevokeServiceAccount | StreamEnded
+)
+
+
+def envelope(event: dict[str, Any]) -> Envelope:
+    if not isinstance(event, dict):
+        raise BadEvent("the event is not a JSON object")
+    event_id, detail_type, detail, when = (
+        event.get("id"),
+        event.get("detail-type"),
+        event.get("detail"),
+        event.get("time"),
+    )
+    if not isinstance(event_id, str) or not event_id or len(event_id) > 256:
+        raise BadEvent("id: missing or not a string")
+    if not isinstance(detail_type, str) or not detail_type:
+        raise BadEvent("detail-type: missing")
+    if not isinstance(detail, dict):
+        raise BadEvent("detail: must be a JSON object")
+    try:
+        timestamp = datetime.fromisoformat(str(when).replace("Z", "+00:00")).timestamp()
+    except ValueError as exc:
+        raise BadEvent("time: must be an ISO 8601 timestamp") from exc
+    return Envelope(event_id, detail_type, timestamp, detail)
+
+
+def _stream_and_subscriber(detail: dict[str, Any]) -> tuple[str, str]:
+    return parse_stream_id(detail.get("streamId"), "streamId"), parse_subscriber_id(detail.get("subscriberId"))
+
+
+def command(envelope: Envelope) -> Command:
+    """The typed command of an inbound event, or BadEvent naming the field and reason."""
+    detail = envelope.detail
+    try:
+        match envelope.detail_type:
+            case "RevokeStreamTokens":
+                return RevokeStreamTokens(parse_stream_id(detail.get("streamId"), "streamId"))
+            case "StreamEnded":
+                return StreamEnded(parse_stream_id(detail.get("streamId"), "streamId"))
+            case "BlockSubscriber":
+                stream_id, subscriber_id = _stream_and_subscriber(detail)
+                return BlockSubscriber(
+                    stream_id, subscriber_id, BlockRequest.parse(detail.get("blockedType"), detail.get("seconds"))
+                )
+            case "UnblockSubscriber":
+                return UnblockSubscriber(*_stream_and_subscriber(detail))
+            case "DeleteSubscriber":
+                return DeleteSubscriber(*_stream_and_subscriber(detail))
+            case "RevokeServiceAccount":
+                return RevokeServiceAccount(parse_account_id(detail.get("id")))
+    except BadRequest as exc:
+        raise BadEvent(f"detail.{exc.message}") from exc
+    raise BadEvent(f"detail-type: unknown command {envelope.detail_type[:64]!r}")
+
+
+INBOUND = (
+    "RevokeStreamTokens",
+    "BlockSubscriber",
+    "UnblockSubscriber",
+    "DeleteSubscriber",
+    "RevokeServiceAccount",
+    "StreamEnded",
+)

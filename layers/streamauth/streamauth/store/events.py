@@ -1,0 +1,42 @@
+"""Processed-event markers: `EVENT#<id>` / `EVENT`, kept a day (TTL), so a redelivered
+event is recognised and skipped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamauth.store.base import TTL_ATTRIBUTE, ConditionFailed, call, get_n, n, s
+
+MARKER_SECONDS = 86_400
+
+
+class EventStore:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def _key(self, event_id: str) -> dict[str, Any]:
+        return {"pk": s(f"EVENT#{event_id}"), "sk": s("EVENT")}
+
+    def seen(self, event_id: str, now: float) -> bool:
+        reply = call(self._client.get_item, TableName=self._table, Key=self._key(event_id), ConsistentRead=True)
+        expires = get_n(reply.get("Item") or {}, TTL_ATTRIBUTE)
+        return expires is not None and expires > now
+
+    def mark(self, event_id: str, detail_type: str, now: float) -> bool:
+        """Record the event as done; False if another delivery already did."""
+        try:
+            call(
+                self._client.put_item,
+                TableName=self._table,
+                Item={
+                    **self._key(event_id),
+                    "kind": s("event"),
+                    "detailType": s(detail_type),
+                    TTL_ATTRIBUTE: n(int(now) + MARKER_SECONDS),
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ConditionFailed:
+            return False
+        return True

@@ -1,0 +1,53 @@
+"""`make put-event` against the running local API: the state change is visible at once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+def test_put_event_revokes_stream_tokens_at_once(local_api: str, operator_header: dict[str, str]) -> None:
+    issued = requests.get(
+        f"{local_api}/v2/broadcasts/stream1/token",
+        params={"expireDate": str(int(time.time()) + 600), "type": "play"},
+        headers=operator_header,
+        timeout=30,
+    ).json()["tokenId"]
+    time.sleep(0.01)  # the revocation must come after the token, as in life
+    delivered = subprocess.run(
+        [sys.executable, "-m", "localapi", "put-event", "events/revoke_stream_tokens.json", "--api", local_api],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert '"outcome": "applied"' in delivered.stdout
+    listed = requests.get(
+        f"{local_api}/v2/broadcasts/stream1/tokens/list/0/50", headers=operator_header, timeout=30
+    ).json()
+    assert issued not in [t["tokenId"] for t in listed]
+    reply = requests.post(
+        f"{local_api}/v2/broadcasts/validate-token",
+        json={"tokenId": issued, "streamId": "stream1", "type": "play"},
+        headers=operator_header,
+        timeout=30,
+    )
+    assert reply.json()["success"] is False
+
+
+def test_malformed_event_is_dead_lettered(local_api: str) -> None:
+    reply = requests.post(
+        f"{local_api}/_local/events",
+        json={"DetailType": "BlockSubscriber", "Source": "test", "Detail": '{"streamId": "s1"}'},
+        timeout=30,
+    ).json()
+    assert reply["delivered"][0]["result"]["outcome"] == "dead-lettered"
+    assert reply["delivered"][0]["result"]["reason"].startswith("detail.subscriberId")
