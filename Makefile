@@ -8,14 +8,15 @@ SAM := $(SAM_VENV)/bin/sam
 # The newest Python >= 3.11 on the machine (Lambda runs 3.12; pyenv users: PYENV_VERSION=3.12.1).
 PYTHON ?= $(shell for p in python3.12 python3.13 python3.11 python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; done)
+EXAMPLES ?= 100
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: install run test unit integration e2e lint format bench admin-token hook-url put-event build deploy invoke clean
+.PHONY: install run test fuzz security unit integration e2e lint format bench admin-token hook-url put-event build deploy invoke clean
 
 $(STAMP): pyproject.toml layers/streamauth/pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python >= 3.11 is required"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e layers/streamauth -e .
 	@touch $@
@@ -34,12 +35,18 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
+security: $(STAMP)
+	$(PY) -m pytest tests/security $(PYTEST_ARGS)
+
 e2e: $(STAMP)
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 $(SAM):
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install -q aws-sam-cli
+
+fuzz: $(STAMP) ## schemathesis against the local API: every operation, $(EXAMPLES) examples each
+	$(PY) -m localapi.fuzz --examples $(EXAMPLES)
 
 lint: $(STAMP) $(SAM) ## ruff, mypy, sam validate --lint
 	$(VENV)/bin/ruff check .

@@ -336,3 +336,18 @@ def test_secrets_and_codes_never_logged(
     out = capsys.readouterr()
     logged = caplog.text + out.out + out.err
     assert SECRET not in logged and generated not in logged and code not in logged
+
+
+@pytest.mark.parametrize("secret", ["AAAAAAAAAAAAAAAAA=======", "AAAAAAAAAAAAAAAA" + "=" * 8])
+def test_undecodable_base32_is_400_not_a_crash_later(aws: Aws, clock: FakeClock, secret: str) -> None:
+    """Found by schemathesis: padding that passes the character check but cannot be decoded."""
+    reply = create({"b32Secret": secret})
+    assert reply.status == 400 and reply.body["field"] == "b32Secret"
+    assert get().status == 404  # nothing half-written
+
+
+def test_sixteen_character_secret_verifies(aws: Aws, clock: FakeClock) -> None:
+    """Found by schemathesis: an 80-bit secret (Ant Media's minimum) crashed the code check."""
+    create({"b32Secret": "JBSWY3DPEHPK3PXP"})
+    assert verify(code_now(clock, "JBSWY3DPEHPK3PXP"))["success"] is True
+    assert verify("000000" if code_now(clock, "JBSWY3DPEHPK3PXP") != "000000" else "111111")["success"] is False

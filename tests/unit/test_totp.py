@@ -91,3 +91,17 @@ def test_sealed_secret_round_trips_and_detects_tampering() -> None:
         totp.unseal(".".join((version, nonce, flipped, tag)), "k" * 64)
     with pytest.raises(totp.SealError):
         totp.unseal("garbage", "k" * 64)
+
+
+def test_agrees_with_pyotp_where_pyotp_accepts_the_key() -> None:
+    import pyotp
+
+    secret = totp.new_b32_secret()
+    for at in (0, 59, 1_800_000_000, 1_800_000_059):
+        assert totp.totp(totp.b32_key(secret), at, 30) == pyotp.TOTP(secret, interval=30).at(at)
+
+
+def test_short_ant_media_secrets_work() -> None:
+    """16 base32 characters (80 bits), which Ant Media allows and pyotp's classes refuse."""
+    secret = "JBSWY3DPEHPK3PXP"
+    assert totp.totp(totp.b32_key(secret), 1_800_000_000.0, 60) == oathtool(secret, 1_800_000_000.0, 60)

@@ -21,18 +21,24 @@ from localapi.runtime import Lambdas
 
 LOCAL_EVENTS = "/_local/events"  # the local stand-in for the streamauth event bus
 MAX_PAYLOAD = 10 * 1024 * 1024  # API Gateway's request size limit
+MAX_URL = 10 * 1024  # API Gateway's URL length limit
 _DEFAULT_STATUS = {
     "UNAUTHORIZED": 401,
     "ACCESS_DENIED": 403,
     "MISSING_AUTHENTICATION_TOKEN": 403,
     "AUTHORIZER_FAILURE": 500,
     "REQUEST_TOO_LARGE": 413,
+    "REQUEST_URI_TOO_LONG": 414,
     "THROTTLED": 429,
     "BAD_REQUEST_BODY": 400,
     "DEFAULT_4XX": 400,
     "DEFAULT_5XX": 502,
 }
-_DEFAULT_TYPE = {"REQUEST_TOO_LARGE": "DEFAULT_4XX", "AUTHORIZER_FAILURE": "DEFAULT_5XX"}
+_DEFAULT_TYPE = {
+    "REQUEST_TOO_LARGE": "DEFAULT_4XX",
+    "REQUEST_URI_TOO_LONG": "DEFAULT_4XX",
+    "AUTHORIZER_FAILURE": "DEFAULT_5XX",
+}
 
 
 @dataclass
@@ -107,6 +113,14 @@ class Gateway:
         path = unquote(split.path) or "/"
         if path == LOCAL_EVENTS and method == "POST":
             return self.put_event(body)
+        if path == "/openapi.json" and method == "GET":
+            from localapi.openapi import spec
+
+            return Reply(200, json.dumps(spec()).encode(), [("Content-Type", "application/json")])
+        if path == "/docs" and method == "GET":
+            from localapi.openapi import docs_page
+
+            return Reply(200, docs_page().encode(), [("Content-Type", "text/html; charset=utf-8")])
         route, params = self._match(method, path)
         if route is None:
             return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token")
@@ -240,6 +254,29 @@ def serve(gateway: Gateway, host: str, port: int) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
+        def handle_one_request(self) -> None:
+            """The standard loop, but an over-long request line gets API Gateway's JSON 414
+            (its URL limit is 10 kB) instead of a dropped connection."""
+            try:
+                self.raw_requestline = self.rfile.readline(MAX_URL + 1)
+                if len(self.raw_requestline) > MAX_URL:
+                    while self.rfile.readline(65536).strip():  # drain the headers
+                        pass
+                    self.command, self.path, self.request_version = "GET", "/", "HTTP/1.1"
+                    self.requestline = "GET (request line too long) HTTP/1.1"
+                    self._send(gateway.gateway_response("REQUEST_URI_TOO_LONG", "Request-URI Too Long"))
+                    self.close_connection = True
+                    return
+                if not self.raw_requestline:
+                    self.close_connection = True
+                    return
+                if not self.parse_request():
+                    return
+                getattr(self, "do_" + self.command)()
+                self.wfile.flush()
+            except TimeoutError:
+                self.close_connection = True
+
         def _any(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_PAYLOAD:
@@ -265,7 +302,11 @@ def serve(gateway: Gateway, host: str, port: int) -> ThreadingHTTPServer:
             if self.command != "HEAD":
                 self.wfile.write(reply.body)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _any
+        def __getattr__(self, name: str) -> Any:
+            # Any method (TRACE, QUERY, ...) gets API Gateway's answer, never a 501.
+            if name.startswith("do_"):
+                return self._any
+            raise AttributeError(name)
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
             # Method and path only: query strings carry tokens and codes; hook paths carry the hook secret.

@@ -7,7 +7,14 @@ Never log events, headers, bodies, tokens, codes or secrets: append safe keys on
 
 from __future__ import annotations
 
+import logging
+
 from aws_lambda_powertools import Logger, Metrics
 
 logger = Logger()
 metrics = Metrics()
+
+# botocore logs whole requests at DEBUG (items with tokens, sealed secrets, key hashes):
+# keep the SDK's own loggers quiet whatever level the runtime or an operator sets.
+for _name in ("botocore", "boto3", "urllib3", "s3transfer"):
+    logging.getLogger(_name).setLevel(logging.WARNING)

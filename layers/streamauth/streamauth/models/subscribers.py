@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -99,6 +100,12 @@ def parse_b32_secret(value: object) -> str | None:
         raise BadRequest("b32Secret", "must be at least 16 characters")
     if len(value) > 256:
         raise BadRequest("b32Secret", "must be at most 256 characters")
+    try:
+        key = base64.b32decode(value)
+    except ValueError as exc:  # binascii.Error: e.g. padding that cannot end a base32 string
+        raise BadRequest("b32Secret", "is not decodable base32 (check the '=' padding)") from exc
+    if len(key) < 10:
+        raise BadRequest("b32Secret", "must decode to at least 80 bits")
     return value
 
 

@@ -1,0 +1,102 @@
+"""`make fuzz`: schemathesis against the local API, every operation of openapi.yaml.
+
+    python -m localapi.fuzz [--examples N] [--seed S]
+
+Starts `python -m localapi run` on a free port (as `make run` does), fuzzes it with an
+operator JWT, and exits with schemathesis' status. Checks: no 5xx, documented status codes,
+JSON content types, responses matching their schemas.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from localapi.template import ROOT
+
+LOG = ROOT / ".build" / "fuzz-server.log"  # the local API's output: look here for a 5xx's traceback
+CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_local_api() -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
+    LOG.parent.mkdir(parents=True, exist_ok=True)
+    log = open(LOG, "wb")  # noqa: SIM115 - lives as long as the server
+    process = subprocess.Popen(
+        [sys.executable, "-m", "localapi", "run", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url + "/openapi.json", timeout=1).close()  # noqa: S310 - loopback
+            return process, url
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("the local API did not start")
+
+
+def operator_jwt() -> str:
+    out = subprocess.run(
+        [sys.executable, "-m", "localapi", "admin-token"], cwd=ROOT, check=True, capture_output=True, text=True
+    )
+    return out.stdout.strip()
+
+
+def run(examples: int, seed: int, extra: list[str] | None = None) -> int:
+    process, url = start_local_api()
+    try:
+        command = [
+            sys.executable,
+            "-m",
+            "schemathesis.cli",
+            "run",
+            f"{url}/openapi.json",
+            "--url",
+            url,
+            "--checks",
+            CHECKS,
+            "--header",
+            f"Authorization: Bearer {operator_jwt()}",
+            "--max-examples",
+            str(examples),
+            "--seed",
+            str(seed),
+            "--suppress-health-check",
+            "all",
+            *(extra or []),
+        ]
+        return subprocess.run(command, cwd=ROOT, check=False).returncode
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m localapi.fuzz")
+    parser.add_argument("--examples", type=int, default=100, help="examples per operation")
+    parser.add_argument("--seed", type=int, default=20261123)
+    args, extra = parser.parse_known_args()
+    sys.exit(run(args.examples, args.seed, extra))
+
+
+if __name__ == "__main__":
+    main()

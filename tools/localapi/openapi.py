@@ -1,0 +1,61 @@
+"""openapi.yaml, the HTTP contract: loaded for the local API's /openapi.json and /docs."""
+
+from __future__ import annotations
+
+import html
+from functools import cache
+from typing import Any
+
+import yaml
+
+from localapi.template import ROOT
+
+SPEC = ROOT / "openapi.yaml"
+METHODS = ("get", "put", "post", "delete", "patch")
+
+
+@cache
+def spec() -> dict[str, Any]:
+    with open(SPEC, encoding="utf-8") as handle:
+        data: dict[str, Any] = yaml.safe_load(handle)
+    return data
+
+
+def operations() -> set[tuple[str, str]]:
+    return {(method.upper(), path) for path, item in spec()["paths"].items() for method in item if method in METHODS}
+
+
+def docs_page() -> str:
+    """A readable, self-contained page (no CDN): every operation, its parameters and replies."""
+    data = spec()
+    rows = []
+    for path, item in data["paths"].items():
+        for method, op in item.items():
+            if method not in METHODS:
+                continue
+            params = ", ".join(p.get("name", p.get("$ref", "").rsplit("/", 1)[-1]) for p in op.get("parameters", []))
+            content: dict[str, Any] = op.get("requestBody", {}).get("content", {})
+            media: dict[str, Any] = next(iter(content.values())) if content else {}
+            body_ref = str(media.get("schema", {}).get("$ref", ""))
+            auth = "public" if op.get("security") == [] else "Bearer JWT or Token key"
+            rows.append(
+                "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
+                    method.upper(),
+                    html.escape(path),
+                    html.escape(op.get("summary", "")),
+                    html.escape(params),
+                    html.escape(body_ref.rsplit("/", 1)[-1]),
+                    auth,
+                )
+            )
+    info = data["info"]
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>streamauth API</title>"
+        "<style>body{font-family:sans-serif;margin:2em}td,th{border-bottom:1px solid #ddd;padding:4px 8px;"
+        "text-align:left;vertical-align:top}table{border-collapse:collapse}</style></head><body>"
+        f"<h1>{html.escape(info['title'])} {html.escape(info['version'])}</h1><p>{html.escape(info['description'])}</p>"
+        "<p>The machine-readable contract: <a href='/openapi.json'>/openapi.json</a> (OpenAPI 3.1).</p>"
+        "<table><tr><th>method</th><th>path</th><th>does</th><th>parameters</th><th>body</th><th>auth</th></tr>"
+        + "".join(rows)
+        + "</table></body></html>"
+    )
