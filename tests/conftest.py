@@ -7,7 +7,6 @@ import copy
 import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -37,6 +36,7 @@ os.environ.update(
 )
 
 from localapi import template as tpl  # noqa: E402
+from localapi.runtime import free_port  # noqa: E402
 
 ROOT = tpl.ROOT
 EVENTS = ROOT / "events"
@@ -179,16 +179,9 @@ def call(logical_id: str, evt: dict[str, Any]) -> Reply:
 # -- the running local API (e2e and security suites) ----------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def local_api() -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
     process = subprocess.Popen(
         [sys.executable, "-m", "localapi", "run", "--port", str(port)],
@@ -225,3 +218,16 @@ def operator_header() -> dict[str, str]:
         [sys.executable, "-m", "localapi", "admin-token"], cwd=ROOT, check=True, capture_output=True, text=True
     ).stdout.strip()
     return {"Authorization": f"Bearer {token}"}
+
+
+def issue_over_http(local_api: str, headers: dict[str, str], stream: str, action: str, kind: str = "token") -> str:
+    """A one-time (`token`) or JWT (`jwt-token`) stream token from the running local API."""
+    reply = requests.get(
+        f"{local_api}/v2/broadcasts/{stream}/{kind}",
+        params={"expireDate": str(int(time.time()) + 600), "type": action},
+        headers=headers,
+        timeout=30,
+    )
+    assert reply.status_code == 200, reply.text
+    token: str = reply.json()["tokenId"]
+    return token

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import ROOT
+from localapi.runtime import free_port
+from tests.conftest import ROOT, issue_over_http
 
 pytestmark = pytest.mark.e2e
 
@@ -26,13 +27,6 @@ FFMPEG = shutil.which("ffmpeg")
 
 if not (RTMP_MODULE.exists() and Path(NGINX).exists() and FFMPEG):
     pytest.skip("needs Debian's nginx, libnginx-mod-rtmp and ffmpeg", allow_module_level=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +40,7 @@ def rtmp(local_api: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
     ).stdout.strip()
     prefix = tmp_path_factory.mktemp("nginx")
     (prefix / "logs").mkdir()
-    port = _free_port()
+    port = free_port()
     (prefix / "nginx.conf").write_text(
         f"""
 load_module {RTMP_MODULE};
@@ -88,49 +82,20 @@ rtmp {{
     process.wait(timeout=10)
 
 
-def _token(local_api: str, headers: dict[str, str], stream: str, action: str, kind: str = "token") -> str:
-    reply = requests.get(
-        f"{local_api}/v2/broadcasts/{stream}/{kind}",
-        params={"expireDate": str(int(time.time()) + 600), "type": action},
-        headers=headers,
-        timeout=30,
-    )
-    assert reply.status_code == 200, reply.text
-    token: str = reply.json()["tokenId"]
-    return token
+def _publish_args(url: str, seconds: int) -> list[str]:
+    assert FFMPEG is not None
+    source = ["-re", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", str(seconds)]
+    return [FFMPEG, "-hide_banner", "-loglevel", "error", *source, "-c:v", "libx264", "-f", "flv", url]
 
 
 def _publish(url: str, seconds: int = 2) -> subprocess.CompletedProcess[str]:
-    assert FFMPEG is not None
-    return subprocess.run(
-        [
-            FFMPEG,
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-re",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=160x120:rate=10",
-            "-t",
-            str(seconds),
-            "-c:v",
-            "libx264",
-            "-f",
-            "flv",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return subprocess.run(_publish_args(url, seconds), capture_output=True, text=True, timeout=60)
 
 
 def test_publish_with_fresh_one_time_token_then_replay_refused(
     rtmp: str, local_api: str, operator_header: dict[str, str]
 ) -> None:
-    token = _token(local_api, operator_header, "cam1", "publish")
+    token = issue_over_http(local_api, operator_header, "cam1", "publish")
     first = _publish(f"{rtmp}/cam1?token={token}")
     assert first.returncode == 0, first.stderr
     replay = _publish(f"{rtmp}/cam1?token={token}")
@@ -142,38 +107,21 @@ def test_publish_refused(rtmp: str, local_api: str, operator_header: dict[str, s
     if case == "no-token":
         url = f"{rtmp}/cam2"
     elif case == "other-stream":
-        url = f"{rtmp}/cam2?token={_token(local_api, operator_header, 'cam3', 'publish')}"
+        url = f"{rtmp}/cam2?token={issue_over_http(local_api, operator_header, 'cam3', 'publish')}"
     elif case == "play-token":
-        url = f"{rtmp}/cam2?token={_token(local_api, operator_header, 'cam2', 'play')}"
+        url = f"{rtmp}/cam2?token={issue_over_http(local_api, operator_header, 'cam2', 'play')}"
     else:  # a token for cam3 smuggled with a second name=
-        url = f"{rtmp}/cam2?token={_token(local_api, operator_header, 'cam3', 'publish')}&name=cam3"
+        url = f"{rtmp}/cam2?token={issue_over_http(local_api, operator_header, 'cam3', 'publish')}&name=cam3"
     assert _publish(url).returncode != 0
 
 
 def test_play_with_jwt_stream_token(rtmp: str, local_api: str, operator_header: dict[str, str]) -> None:
     assert FFMPEG is not None
-    publish_token = _token(local_api, operator_header, "live1", "publish")
-    play_jwt = _token(local_api, operator_header, "live1", "play", kind="jwt-token")
+    publish_token = issue_over_http(local_api, operator_header, "live1", "publish")
+    play_jwt = issue_over_http(local_api, operator_header, "live1", "play", kind="jwt-token")
     assert len(f"live1?token={play_jwt}") < 255  # nginx-rtmp cuts name+args at 255 bytes
     publisher = subprocess.Popen(
-        [
-            FFMPEG,
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-re",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=160x120:rate=10",
-            "-t",
-            "8",
-            "-c:v",
-            "libx264",
-            "-f",
-            "flv",
-            f"{rtmp}/live1?token={publish_token}",
-        ],
+        _publish_args(f"{rtmp}/live1?token={publish_token}", 8),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -6,14 +6,13 @@ import json
 import re
 import shutil
 import subprocess
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 import requests
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, issue_over_http
 
 pytestmark = pytest.mark.e2e
 
@@ -55,20 +54,8 @@ def test_readme_tour(local_api: str) -> None:
     assert unauth["success"] is False and unauth["errorId"] == 401
 
 
-def _token(local_api: str, headers: dict[str, str], stream: str, action: str = "publish") -> str:
-    reply = requests.get(
-        f"{local_api}/v2/broadcasts/{stream}/token",
-        params={"expireDate": str(int(time.time()) + 600), "type": action},
-        headers=headers,
-        timeout=30,
-    )
-    assert reply.status_code == 200, reply.text
-    token: str = reply.json()["tokenId"]
-    return token
-
-
 def test_fifty_concurrent_validations_over_http_one_success(local_api: str, operator_header: dict[str, str]) -> None:
-    token = _token(local_api, operator_header, "race")
+    token = issue_over_http(local_api, operator_header, "race", "publish")
     body = {"tokenId": token, "streamId": "race", "type": "publish"}
 
     def attempt(_: int) -> bool:

@@ -11,27 +11,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 
+from localapi.runtime import free_port
 from localapi.template import ROOT
 
 LOG = ROOT / ".build" / "fuzz-server.log"  # the local API's output: look here for a 5xx's traceback
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def start_local_api() -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
     LOG.parent.mkdir(parents=True, exist_ok=True)
     log = open(LOG, "wb")  # noqa: SIM115 - lives as long as the server

@@ -26,6 +26,16 @@ SECRET_NAME = "streamauth-local"
 MAX_WORKERS_PER_FUNCTION = 8
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 def local_secret() -> str:
     """The local deployment's master secret: made once, kept out of git (.local/ is ignored)."""
     if not SECRET_FILE.exists():

@@ -15,7 +15,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from streamauth.auth import Principal, require_scope
 from streamauth.errors import BadRequest, StreamAuthError, http_status
-from streamauth.models.common import Result
+from streamauth.models.common import Result, parse_json_object
 from streamauth.observability import logger, metrics
 
 MAX_BODY_BYTES = 64 * 1024
@@ -122,11 +122,4 @@ def raw_body(app: APIGatewayRestResolver, *, required: bool = True) -> str:
 
 def json_body(app: APIGatewayRestResolver) -> dict[str, Any]:
     """The request body as a JSON object, or BadRequest("body", why)."""
-    text = raw_body(app)
-    try:
-        parsed = json.loads(text)
-    except ValueError as exc:
-        raise BadRequest("body", "is not valid JSON") from exc
-    if not isinstance(parsed, dict):
-        raise BadRequest("body", "must be a JSON object")
-    return parsed
+    return parse_json_object(raw_body(app))

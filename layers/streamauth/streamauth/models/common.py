@@ -31,6 +31,19 @@ class Result:
         return {"success": self.success, "message": self.message, "dataId": self.data_id, "errorId": self.error_id}
 
 
+def parse_json_object(text: str, field: str = "body") -> dict[str, Any]:
+    """A JSON object from text, or BadRequest(field, why)."""
+    import json
+
+    try:
+        parsed = json.loads(text)
+    except ValueError as exc:
+        raise BadRequest(field, "is not valid JSON") from exc
+    if not isinstance(parsed, dict):
+        raise BadRequest(field, "must be a JSON object")
+    return parsed
+
+
 def parse_stream_id(value: object, field: str = "id") -> str:
     if value is None or value == "":
         raise BadRequest(field, "is required")

@@ -8,14 +8,13 @@ client cannot redirect a token to another stream or action.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
 from streamauth.errors import BadRequest
-from streamauth.models.common import Action, parse_stream_id
+from streamauth.models.common import Action, parse_json_object, parse_stream_id
 
 MAX_FIELD = 4096
 
@@ -102,16 +101,6 @@ def parse_nginx(body: str) -> Hook:
     raise BadRequest("call", "must be a nginx-rtmp notify call (publish, play, *_done, update_*)")
 
 
-def _json_object(body: str) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise BadRequest("body", "is not valid JSON") from exc
-    if not isinstance(data, dict):
-        raise BadRequest("body", "must be a JSON object")
-    return data
-
-
 def _str(data: dict[str, Any], name: str) -> str | None:
     value = data.get(name)
     if value is None:
@@ -125,7 +114,7 @@ def _str(data: dict[str, Any], name: str) -> str | None:
 
 def parse_srs(body: str) -> Hook:
     """SRS http_hooks: JSON; `param` is the client's query WITH its leading '?'."""
-    data = _json_object(body)
+    data = parse_json_object(body)
     action = _str(data, "action") or ""
     session = _session("srs", _str(data, "server_id"), _str(data, "client_id"))
     if action in ("on_publish", "on_play"):
@@ -149,7 +138,7 @@ def parse_srs(body: str) -> Hook:
 
 def parse_mediamtx(body: str) -> Hook:
     """MediaMTX authMethod http: JSON {user, password, token, ip, action, path, protocol, id, query}."""
-    data = _json_object(body)
+    data = parse_json_object(body)
     action = _str(data, "action") or ""
     if action not in ("publish", "read", "playback"):
         raise BadRequest("action", "only publish, read and playback are authorized by streamauth")
@@ -182,7 +171,7 @@ def _java_map(text: str) -> dict[str, str]:
 
 def parse_antmedia(body: str) -> Hook:
     """Ant Media webhookAuthenticateURL (publish) and play auth: JSON with `mode`."""
-    data = _json_object(body)
+    data = parse_json_object(body)
     mode = _str(data, "mode") or "publish"
     fields: dict[str, str] = {}
     query = data.get("queryParams")

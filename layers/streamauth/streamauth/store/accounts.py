@@ -7,7 +7,7 @@ import contextlib
 from typing import Any
 
 from streamauth.models.accounts import Account
-from streamauth.store.base import ConditionFailed, TransactionCanceled, call, get_n, get_s, n, s
+from streamauth.store.base import ConditionFailed, TransactionCanceled, call, get_n, get_s, n, query_items, s
 
 ACCOUNTS_PK = "ACCOUNTS"
 KEY_SK = "SAKEY"
@@ -63,18 +63,13 @@ class AccountStore:
         }
 
     def list(self) -> list[Account]:
-        accounts: list[Account] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": s(ACCOUNTS_PK)},
-        }
-        while True:
-            reply = call(self._client.query, **kwargs)
-            accounts.extend(_account(item) for item in reply.get("Items", []))
-            if not reply.get("LastEvaluatedKey"):
-                return accounts
-            kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+        items = query_items(
+            self._client,
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": s(ACCOUNTS_PK)},
+        )
+        return [_account(item) for item in items]
 
     def get(self, account_id: str) -> tuple[Account, str] | None:
         """(account, current key hash) or None."""

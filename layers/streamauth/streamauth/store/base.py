@@ -16,7 +16,7 @@ TTL deletes late (up to days): every read compares expiry with `now` itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from streamauth.errors import StoreUnavailable
@@ -83,3 +83,14 @@ def call(operation: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, A
         raise StoreUnavailable() from exc
     except BotoCoreError as exc:
         raise StoreUnavailable() from exc
+
+
+def query_items(client: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every item a Query returns, page after page, fetched only as far as the caller reads."""
+    while True:
+        reply = call(client.query, **kwargs)
+        yield from reply.get("Items", [])
+        last = reply.get("LastEvaluatedKey")
+        if not last:
+            return
+        kwargs = {**kwargs, "ExclusiveStartKey": last}

@@ -19,6 +19,7 @@ from streamauth.store.base import (
     get_n,
     get_s,
     n,
+    query_items,
     s,
     stream_pk,
 )
@@ -166,41 +167,33 @@ class LeaseStore:
     def live_counts(self, stream_id: str, now: float) -> dict[str, int]:
         """Live leases per subscriber of a stream, in one query."""
         counts: dict[str, int] = {}
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "FilterExpression": "#exp > :now",
-            "ExpressionAttributeNames": {"#exp": TTL_ATTRIBUTE},
-            "ExpressionAttributeValues": {":pk": s(stream_pk(stream_id)), ":prefix": s("SLOT#"), ":now": n(int(now))},
-            "ProjectionExpression": "subscriberId",
-        }
-        while True:
-            reply = call(self._client.query, **kwargs)
-            for item in reply.get("Items", []):
-                subscriber = get_s(item, "subscriberId") or ""
-                counts[subscriber] = counts.get(subscriber, 0) + 1
-            if not reply.get("LastEvaluatedKey"):
-                return counts
-            kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+        for item in query_items(
+            self._client,
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            FilterExpression="#exp > :now",
+            ExpressionAttributeNames={"#exp": TTL_ATTRIBUTE},
+            ExpressionAttributeValues={":pk": s(stream_pk(stream_id)), ":prefix": s("SLOT#"), ":now": n(int(now))},
+            ProjectionExpression="subscriberId",
+        ):
+            subscriber = get_s(item, "subscriberId") or ""
+            counts[subscriber] = counts.get(subscriber, 0) + 1
+        return counts
 
     def free_stream(self, stream_id: str) -> int:
-        """Drop every lease of the stream (it ended); sessions' own items expire by TTL."""
+        """Drop every lease of the stream (it ended) and the sessions that held them."""
         freed = 0
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {":pk": s(stream_pk(stream_id)), ":prefix": s("SLOT#")},
-            "ProjectionExpression": "pk, sk, #session",
-            "ExpressionAttributeNames": {"#session": "session"},
-        }
-        while True:
-            reply = call(self._client.query, **kwargs)
-            for item in reply.get("Items", []):
-                call(self._client.delete_item, TableName=self._table, Key={"pk": item["pk"], "sk": item["sk"]})
-                session = get_s(item, "session")
-                if session:
-                    call(self._client.delete_item, TableName=self._table, Key=_session_key(session))
-                freed += 1
-            if not reply.get("LastEvaluatedKey"):
-                return freed
-            kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+        for item in query_items(
+            self._client,
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": s(stream_pk(stream_id)), ":prefix": s("SLOT#")},
+            ProjectionExpression="pk, sk, #session",
+            ExpressionAttributeNames={"#session": "session"},
+        ):
+            call(self._client.delete_item, TableName=self._table, Key={"pk": item["pk"], "sk": item["sk"]})
+            session = get_s(item, "session")
+            if session:
+                call(self._client.delete_item, TableName=self._table, Key=_session_key(session))
+            freed += 1
+        return freed

@@ -12,11 +12,12 @@ lockouts too, and one BatchGetItem reads both for a verify.
 from __future__ import annotations
 
 import contextlib
+from itertools import islice
 from typing import Any
 
 from streamauth.logic.totp import VerifyState
 from streamauth.models.subscribers import Subscriber
-from streamauth.store.base import ConditionFailed, call, get_n, get_s, n, s, stream_pk
+from streamauth.store.base import ConditionFailed, call, get_n, get_s, n, query_items, s, stream_pk
 
 PROFILE = "SUB#"
 STATE = "SUBSTATE#"
@@ -104,53 +105,31 @@ class SubscriberStore:
 
     def delete_all(self, stream_id: str) -> int:
         """Every subscriber of the stream (profiles and states), in batches of 25."""
-        deleted = 0
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {":pk": s(stream_pk(stream_id)), ":prefix": s("SUB")},
-            "ProjectionExpression": "pk, sk",
-        }
-        while True:
-            reply = call(self._client.query, **kwargs)
-            keys = [{"pk": item["pk"], "sk": item["sk"]} for item in reply.get("Items", [])]
-            deleted += sum(1 for k in keys if k["sk"]["S"].startswith(PROFILE))
-            for start in range(0, len(keys), 25):
-                pending: dict[str, Any] = {
-                    self._table: [{"DeleteRequest": {"Key": k}} for k in keys[start : start + 25]]
-                }
-                for _ in range(8):
-                    result = call(self._client.batch_write_item, RequestItems=pending)
-                    pending = result.get("UnprocessedItems") or {}
-                    if not pending:
-                        break
-            if not reply.get("LastEvaluatedKey"):
-                return deleted
-            kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+        items = query_items(
+            self._client,
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": s(stream_pk(stream_id)), ":prefix": s("SUB")},
+            ProjectionExpression="pk, sk",
+        )
+        keys = [{"pk": item["pk"], "sk": item["sk"]} for item in items]
+        for start in range(0, len(keys), 25):
+            pending: dict[str, Any] = {self._table: [{"DeleteRequest": {"Key": k}} for k in keys[start : start + 25]]}
+            for _ in range(8):  # unprocessed items are rare; retry them a few times
+                pending = call(self._client.batch_write_item, RequestItems=pending).get("UnprocessedItems") or {}
+                if not pending:
+                    break
+        return sum(1 for k in keys if k["sk"]["S"].startswith(PROFILE))
 
     def list(self, stream_id: str, offset: int, size: int) -> list[Subscriber]:
         """Profiles in subscriberId order from `offset`, paging through DynamoDB as needed."""
-        if size == 0:
-            return []
-        found: list[Subscriber] = []
-        skipped = 0
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {":pk": s(stream_pk(stream_id)), ":prefix": s(PROFILE)},
-        }
-        while True:
-            reply = call(self._client.query, **kwargs)
-            for item in reply.get("Items", []):
-                if skipped < offset:
-                    skipped += 1
-                    continue
-                found.append(_subscriber(item))
-                if len(found) == size:
-                    return found
-            if not reply.get("LastEvaluatedKey"):
-                return found
-            kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+        items = query_items(
+            self._client,
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": s(stream_pk(stream_id)), ":prefix": s(PROFILE)},
+        )
+        return [_subscriber(item) for item in islice(items, offset, offset + size)]
 
     def set_block(self, stream_id: str, subscriber_id: str, blocked_type: str | None, until_ms: int) -> bool:
         """Block until `until_ms` (compared with now on every read), or unblock; False if unknown."""

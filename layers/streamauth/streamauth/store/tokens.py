@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any
 
 from streamauth.models.common import Action
 from streamauth.models.tokens import Token
-from streamauth.store.base import TTL_ATTRIBUTE, ConditionFailed, call, get_n, get_s, n, s, stream_pk
+from streamauth.store.base import TTL_ATTRIBUTE, ConditionFailed, call, get_n, get_s, n, query_items, s, stream_pk
 
 META_SK = "META"
 TOKEN_PREFIX = "TOKEN#"
@@ -105,34 +106,19 @@ class TokenStore:
 
     def list_live(self, stream_id: str, now: float, revoked_at_ms: int | None, offset: int, size: int) -> list[Token]:
         """Live tokens (not expired, consumed or revoked) in tokenId order, from `offset`."""
-        if size == 0:
-            return []
-        tokens: list[Token] = []
-        skipped = 0
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "FilterExpression": "expireDate > :now AND createdAtMs > :revoked AND attribute_not_exists(consumedBy)",
-            "ExpressionAttributeValues": {
+        items = query_items(
+            self._client,
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            FilterExpression="expireDate > :now AND createdAtMs > :revoked AND attribute_not_exists(consumedBy)",
+            ExpressionAttributeValues={
                 ":pk": s(stream_pk(stream_id)),
                 ":prefix": s(TOKEN_PREFIX),
                 ":now": n(int(now)),
                 ":revoked": n(revoked_at_ms if revoked_at_ms is not None else -1),
             },
-        }
-        while True:
-            reply = call(self._client.query, **kwargs)
-            for item in reply.get("Items", []):
-                if skipped < offset:
-                    skipped += 1
-                    continue
-                tokens.append(_token(item))
-                if len(tokens) == size:
-                    return tokens
-            last = reply.get("LastEvaluatedKey")
-            if not last:
-                return tokens
-            kwargs["ExclusiveStartKey"] = last
+        )
+        return [_token(item) for item in islice(items, offset, offset + size)]
 
 
 def _token(item: dict[str, Any]) -> Token:
