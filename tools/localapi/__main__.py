@@ -17,6 +17,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from typing import Any
 
@@ -98,8 +99,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        # Requests may still be in flight: give cleanup a few seconds, then leave regardless.
+        watchdog = threading.Timer(5.0, lambda: os._exit(0))
+        watchdog.daemon = True
+        watchdog.start()
         lambdas.stop()
+        server.server_close()
         backend.stop()
     return 0
 

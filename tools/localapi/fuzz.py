@@ -80,7 +80,11 @@ def run(examples: int, seed: int, extra: list[str] | None = None) -> int:
         return subprocess.run(command, cwd=ROOT, check=False).returncode
     finally:
         process.terminate()
-        process.wait(timeout=15)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def main() -> None:

@@ -189,6 +189,7 @@ class Lambdas:
         self._functions = tpl.functions()
         self._idle: dict[str, list[_Worker]] = {name: [] for name in self._functions}
         self._count: dict[str, int] = dict.fromkeys(self._functions, 0)
+        self._all: list[_Worker] = []  # idle or busy: every one is stopped with the runner
         self._cond = threading.Condition()
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -213,10 +214,13 @@ class Lambdas:
                     break
                 self._cond.wait()
         try:
-            return _Worker(self._functions[logical_id], self._backend.environment(self._functions[logical_id]))
+            worker = _Worker(self._functions[logical_id], self._backend.environment(self._functions[logical_id]))
         except Exception:
             self._release(logical_id, None)
             raise
+        with self._cond:
+            self._all.append(worker)
+        return worker
 
     def _release(self, logical_id: str, worker: _Worker | None) -> None:
         with self._cond:
@@ -228,10 +232,11 @@ class Lambdas:
 
     def stop(self) -> None:
         with self._cond:
-            for workers in self._idle.values():
-                for worker in workers:
-                    worker.stop()
-                workers.clear()
+            workers, self._all = self._all, []
+            for idle in self._idle.values():
+                idle.clear()
+        for worker in workers:
+            worker.stop()
 
 
 def event_file(path: str | Path) -> dict[str, Any]:
