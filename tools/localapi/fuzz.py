@@ -3,7 +3,8 @@
     python -m localapi.fuzz [--examples N] [--seed S]
 
 Starts `python -m localapi run` on a free port (as `make run` does), fuzzes it with an
-operator JWT, and exits with schemathesis' status. Checks: no 5xx, documented status codes,
+operator JWT and the local hook secret (so the media-server hooks are fuzzed past their
+secret check, which the tests cover), and exits with schemathesis' status. Checks: no 5xx, documented status codes,
 JSON content types, responses matching their schemas.
 """
 
@@ -15,11 +16,13 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
-from localapi.runtime import free_port
+from localapi.runtime import free_port, local_secret
 from localapi.template import ROOT
 
-LOG = ROOT / ".build" / "fuzz-server.log"  # the local API's output: look here for a 5xx's traceback
+LOG = ROOT / ".build" / "fuzz-server.log"
+CONFIG = ROOT / ".build" / "schemathesis.toml"  # the local API's output: look here for a 5xx's traceback
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 
 
@@ -54,6 +57,17 @@ def operator_jwt() -> str:
     return out.stdout.strip()
 
 
+def write_config() -> Path:
+    """Every `{hookSecret}` in a generated request is the local API's real one."""
+    from streamauth.settings import keys_from_secret
+
+    hook_secret = keys_from_secret(local_secret()).hook_secret
+    CONFIG.parent.mkdir(parents=True, exist_ok=True)
+    CONFIG.write_text(f'[parameters]\n"path.hookSecret" = "{hook_secret}"\n')
+    CONFIG.chmod(0o600)  # it holds a (local) secret
+    return CONFIG
+
+
 def run(examples: int, seed: int, extra: list[str] | None = None) -> int:
     process, url = start_local_api()
     try:
@@ -61,6 +75,8 @@ def run(examples: int, seed: int, extra: list[str] | None = None) -> int:
             sys.executable,
             "-m",
             "schemathesis.cli",
+            "--config-file",
+            str(write_config()),
             "run",
             f"{url}/openapi.json",
             "--url",
