@@ -92,6 +92,13 @@ def _publish(url: str, seconds: int = 2) -> subprocess.CompletedProcess[str]:
     return subprocess.run(_publish_args(url, seconds), capture_output=True, text=True, timeout=60)
 
 
+def _play(url: str) -> subprocess.CompletedProcess[str]:
+    """Read one second of the stream, as a viewer's player would."""
+    assert FFMPEG is not None
+    command = [FFMPEG, "-hide_banner", "-loglevel", "error", "-i", url, "-t", "1", "-f", "null", "-"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+
 def test_publish_with_fresh_one_time_token_then_replay_refused(
     rtmp: str, local_api: str, operator_header: dict[str, str]
 ) -> None:
@@ -116,7 +123,6 @@ def test_publish_refused(rtmp: str, local_api: str, operator_header: dict[str, s
 
 
 def test_play_with_jwt_stream_token(rtmp: str, local_api: str, operator_header: dict[str, str]) -> None:
-    assert FFMPEG is not None
     publish_token = issue_over_http(local_api, operator_header, "live1", "publish")
     play_jwt = issue_over_http(local_api, operator_header, "live1", "play", kind="jwt-token")
     assert len(f"live1?token={play_jwt}") < 255  # nginx-rtmp cuts name+args at 255 bytes
@@ -127,43 +133,9 @@ def test_play_with_jwt_stream_token(rtmp: str, local_api: str, operator_header: 
     )
     try:
         time.sleep(2)  # let the publisher start before reading
-        player = subprocess.run(
-            [
-                FFMPEG,
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-i",
-                f"{rtmp}/live1?token={play_jwt}",
-                "-t",
-                "1",
-                "-f",
-                "null",
-                "-",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        player = _play(f"{rtmp}/live1?token={play_jwt}")
         assert player.returncode == 0, player.stderr
-        refused = subprocess.run(
-            [
-                FFMPEG,
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-i",
-                f"{rtmp}/live1?token=nope",
-                "-t",
-                "1",
-                "-f",
-                "null",
-                "-",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        refused = _play(f"{rtmp}/live1?token=nope")
         assert refused.returncode != 0
     finally:
         publisher.wait(timeout=30)
