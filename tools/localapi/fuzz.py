@@ -4,8 +4,8 @@
 
 Starts `python -m localapi run` on a free port (as `make run` does), fuzzes it with an
 operator JWT and the local hook secret (so the media-server hooks are fuzzed past their
-secret check, which the tests cover), and exits with schemathesis' status. Checks: no 5xx, documented status codes,
-JSON content types, responses matching their schemas.
+secret check, which the tests cover), and exits with schemathesis' status. Checks: no 5xx,
+documented status codes, JSON content types, responses matching their schemas.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from pathlib import Path
 from localapi.runtime import free_port, local_secret
 from localapi.template import ROOT
 
-LOG = ROOT / ".build" / "fuzz-server.log"
-CONFIG = ROOT / ".build" / "schemathesis.toml"  # the local API's output: look here for a 5xx's traceback
+LOG = ROOT / ".build" / "fuzz-server.log"  # the local API's output: look here for a 5xx's traceback
+CONFIG = ROOT / ".build" / "schemathesis.toml"  # written per run: it holds the local hook secret
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 
 
