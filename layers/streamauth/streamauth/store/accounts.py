@@ -7,7 +7,17 @@ import contextlib
 from typing import Any
 
 from streamauth.models.accounts import Account
-from streamauth.store.base import ConditionFailed, TransactionCanceled, call, get_n, get_s, n, query_items, s
+from streamauth.store.base import (
+    ConditionFailed,
+    TableStore,
+    TransactionCanceled,
+    call,
+    get_n,
+    get_s,
+    n,
+    query_items,
+    s,
+)
 
 ACCOUNTS_PK = "ACCOUNTS"
 KEY_SK = "SAKEY"
@@ -25,11 +35,7 @@ def _scopes(scopes: tuple[str, ...]) -> dict[str, Any]:
     return {"L": [s(scope) for scope in scopes]}
 
 
-class AccountStore:
-    def __init__(self, client: Any, table_name: str) -> None:
-        self._client = client
-        self._table = table_name
-
+class AccountStore(TableStore):
     def create(self, account: Account, key_hash: str) -> None:
         call(
             self._client.transact_write_items,

@@ -40,6 +40,14 @@ class TransactionCanceled(Exception):
         self.reasons = reasons
 
 
+class TableStore:
+    """A store over the one table: the DynamoDB client and the table's name."""
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+
 def stream_pk(stream_id: str) -> str:
     return f"STREAM#{stream_id}"
 

@@ -5,16 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from streamauth.store.base import TTL_ATTRIBUTE, ConditionFailed, call, get_n, n, s
+from streamauth.store.base import TTL_ATTRIBUTE, ConditionFailed, TableStore, call, get_n, n, s
 
 MARKER_SECONDS = 86_400
 
 
-class EventStore:
-    def __init__(self, client: Any, table_name: str) -> None:
-        self._client = client
-        self._table = table_name
-
+class EventStore(TableStore):
     def _key(self, event_id: str) -> dict[str, Any]:
         return {"pk": s(f"EVENT#{event_id}"), "sk": s("EVENT")}
 

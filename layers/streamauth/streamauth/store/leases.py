@@ -14,6 +14,7 @@ from typing import Any
 from streamauth.store.base import (
     TTL_ATTRIBUTE,
     ConditionFailed,
+    TableStore,
     TransactionCanceled,
     call,
     get_n,
@@ -33,11 +34,7 @@ def _session_key(session_id: str) -> dict[str, Any]:
     return {"pk": s(f"SESSION#{session_id}"), "sk": s("SESSION")}
 
 
-class LeaseStore:
-    def __init__(self, client: Any, table_name: str) -> None:
-        self._client = client
-        self._table = table_name
-
+class LeaseStore(TableStore):
     def acquire(
         self, stream_id: str, subscriber_id: str, session_id: str, limit: int, now: float, expires: int
     ) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 from streamauth.logic.totp import VerifyState
 from streamauth.models.subscribers import Subscriber
-from streamauth.store.base import ConditionFailed, call, get_n, get_s, n, query_items, s, stream_pk
+from streamauth.store.base import ConditionFailed, TableStore, call, get_n, get_s, n, query_items, s, stream_pk
 
 PROFILE = "SUB#"
 STATE = "SUBSTATE#"
@@ -27,11 +27,7 @@ def _key(stream_id: str, prefix: str, subscriber_id: str) -> dict[str, Any]:
     return {"pk": s(stream_pk(stream_id)), "sk": s(prefix + subscriber_id)}
 
 
-class SubscriberStore:
-    def __init__(self, client: Any, table_name: str) -> None:
-        self._client = client
-        self._table = table_name
-
+class SubscriberStore(TableStore):
     def put(self, subscriber: Subscriber, sealed_secret: str) -> None:
         """Create or replace; a replaced subscriber starts with fresh verification state."""
         item: dict[str, Any] = {

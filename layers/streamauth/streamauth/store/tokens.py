@@ -7,17 +7,24 @@ from typing import Any
 
 from streamauth.models.common import Action
 from streamauth.models.tokens import Token
-from streamauth.store.base import TTL_ATTRIBUTE, ConditionFailed, call, get_n, get_s, n, query_items, s, stream_pk
+from streamauth.store.base import (
+    TTL_ATTRIBUTE,
+    ConditionFailed,
+    TableStore,
+    call,
+    get_n,
+    get_s,
+    n,
+    query_items,
+    s,
+    stream_pk,
+)
 
 META_SK = "META"
 TOKEN_PREFIX = "TOKEN#"
 
 
-class TokenStore:
-    def __init__(self, client: Any, table_name: str) -> None:
-        self._client = client
-        self._table = table_name
-
+class TokenStore(TableStore):
     def put(self, token: Token, created_at_ms: int) -> None:
         item = {
             "pk": s(stream_pk(token.stream_id)),

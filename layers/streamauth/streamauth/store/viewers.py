@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from streamauth.store.base import TTL_ATTRIBUTE, TransactionCanceled, call, n, s, stream_pk
+from streamauth.store.base import TTL_ATTRIBUTE, TableStore, TransactionCanceled, call, n, s, stream_pk
 from streamauth.store.tokens import META_SK
 
 ALLOWED = "allowed"
@@ -14,11 +14,7 @@ STREAM_LIMIT = "stream-limit"
 CALLER_LIMIT = "caller-limit"
 
 
-class ViewerStore:
-    def __init__(self, client: Any, table_name: str) -> None:
-        self._client = client
-        self._table = table_name
-
+class ViewerStore(TableStore):
     def set_public(self, stream_id: str, enabled: bool) -> None:
         values: dict[str, Any] = {":kind": s("stream")}
         if enabled:
