@@ -4,13 +4,15 @@ one region, tracing off, and no endpoint overrides so moto intercepts every AWS 
 from __future__ import annotations
 
 import copy
+import functools
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -35,6 +37,7 @@ os.environ.update(
     }
 )
 
+from localapi import iam, keys  # noqa: E402
 from localapi import template as tpl  # noqa: E402
 from localapi.runtime import free_port  # noqa: E402
 
@@ -65,17 +68,17 @@ def clock() -> Iterator[FakeClock]:
 
 def reset_layer_state() -> None:
     from streamauth import aws, settings
-    from streamauth.service import tokens
+    from streamauth.service import streams
 
     settings.reset_caches()
     aws.reset_clients()
-    tokens.revocations.forget()
+    streams.states.forget()
 
 
 @dataclass
 class Aws:
     table_name: str
-    secret_arn: str
+    secret_arns: dict[str, str]  # template logical id (e.g. "SubscriberSecret") -> ARN
     bus_name: str
     queue_url: str
 
@@ -94,6 +97,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     from localapi import atomic
 
     atomic.install()
+    iam.install()  # before the mock's boto3 session exists, so its clients check every call
     with mock_aws():
         import boto3
 
@@ -105,10 +109,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             if table["ttl"]:
                 dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=table["ttl"])
             refs[logical_id] = name
-        secret = boto3.client("secretsmanager", region_name="us-east-1").create_secret(
-            Name="streamauth-test", SecretString=json.dumps({"master": "m" * 64})
+        secret_arns = keys.create(
+            boto3.client("secretsmanager", region_name="us-east-1"), "streamauth-test", keys.test_secret_strings()
         )
-        refs["StreamAuthSecret"] = secret["ARN"]
+        refs.update(secret_arns)
         refs["StreamAuthBus"] = (
             boto3.client("events", region_name="us-east-1")
             .create_event_bus(Name="streamauth-test")["EventBusArn"]
@@ -121,7 +125,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             for key, value in function.environment.items():
                 monkeypatch.setenv(key, tpl.resolve(value, refs))
         reset_layer_state()
-        yield Aws(refs["StreamAuthTable"], secret["ARN"], refs["StreamAuthBus"], queue_url)
+        with iam.deployment(refs):  # handlers' calls are checked against their roles, with these names
+            yield Aws(refs["StreamAuthTable"], secret_arns, refs["StreamAuthBus"], queue_url)
         reset_layer_state()
 
 
@@ -139,8 +144,26 @@ def load_function(logical_id: str) -> ModuleType:
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
+        setattr(module, "lambda_handler", _attributed(logical_id, getattr(module, "lambda_handler")))  # noqa: B009, B010
         _MODULES[logical_id] = module
     return _MODULES[logical_id]
+
+
+def _attributed(logical_id: str, handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """The handler with its AWS calls attributed to the function and checked against the role
+    template.yaml gives it (localapi.iam): a call the role does not allow fails inside the
+    handler as AccessDenied does in AWS, and fails the test, naming the missing permission."""
+
+    @functools.wraps(handler)
+    def invoke(evt: Any, context: Any) -> Any:
+        with iam.acting_as(logical_id) as active:
+            try:
+                return handler(evt, context)
+            finally:
+                if active is not None and active.denied:
+                    pytest.fail("\n".join(active.denied), pytrace=False)
+
+    return invoke
 
 
 @dataclass
@@ -152,13 +175,17 @@ class LambdaContext:
 
 
 def event(name: str, **changes: Any) -> dict[str, Any]:
-    """events/<name>.json with top-level keys replaced (body dicts are JSON-encoded)."""
+    """events/<name>.json with top-level keys replaced (body dicts are JSON-encoded). New
+    `pathParameters` rewrite `path` too, as API Gateway would have routed it."""
     data: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
     data = copy.deepcopy(data)
     for key, value in changes.items():
         if key == "body" and not isinstance(value, str | None):
             value = json.dumps(value)
         data[key] = value
+    params = changes.get("pathParameters")
+    if params and "path" not in changes and data.get("resource"):
+        data["path"] = re.sub(r"\{(\w+)\+?\}", lambda m: str(params[m.group(1)]), data["resource"])
     return data
 
 
@@ -179,10 +206,16 @@ def call(logical_id: str, evt: dict[str, Any]) -> Reply:
 # -- the running local API (e2e and security suites) ----------------------------------
 
 
+_LOCAL_IAM_RECORDS: list[Path] = []  # where the local API's workers recorded their calls
+
+
 @pytest.fixture(scope="session")
-def local_api() -> Iterator[str]:
+def local_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
+    records = tmp_path_factory.mktemp("iam-local")
+    env[iam.RECORD_ENV] = str(records)
+    _LOCAL_IAM_RECORDS.append(records)
     process = subprocess.Popen(
         [sys.executable, "-m", "localapi", "run", "--port", str(port)],
         cwd=ROOT,
@@ -210,6 +243,30 @@ def local_api() -> Iterator[str]:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+    denied = sorted(
+        {f"{r.function} may not {r.action} on {r.resource}" for r in iam.load_records(records) if not r.allowed}
+    )
+    assert not denied, "the local API denied calls its functions' roles do not allow:\n" + "\n".join(denied)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Every AWS call the functions made in this run (in-process and through the local API),
+    and per function what its role grants that no call used (.build/iam/report.txt too)."""
+    records = iam.RECORDER.counts.copy()
+    for directory in _LOCAL_IAM_RECORDS:
+        records.update(iam.load_records(directory))
+    if not records:
+        return
+    try:
+        lines = iam.summary(records)
+    except Exception as exc:  # the template mid-edit: say so, do not hide the test results
+        lines = [f"cannot expand the functions' policies: {exc}"]
+    report = ROOT / ".build" / "iam" / "report.txt"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text("\n".join(lines) + "\n")
+    terminalreporter.write_sep("-", "IAM: AWS calls by function, and grants no call used")
+    for line in lines:
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

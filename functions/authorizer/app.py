@@ -10,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from streamauth import clock
-from streamauth.auth import allow_policy, authenticate, credentials
+from streamauth.auth import allow_policy, auth_context, authenticate
 from streamauth.errors import StoreUnavailable, Unauthorized
 from streamauth.observability import logger, metrics
 
@@ -19,7 +19,7 @@ from streamauth.observability import logger, metrics
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
-        principal = authenticate(event.get("authorizationToken"), credentials(), clock.now())
+        principal = authenticate(event.get("authorizationToken"), auth_context(), clock.now())
     except Unauthorized as exc:
         logger.info("credential refused", extra={"reason": exc.message})
         metrics.add_metric(name="CredentialRefused", unit=MetricUnit.Count, value=1)

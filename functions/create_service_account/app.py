@@ -1,9 +1,9 @@
 """POST /api/v1/service-accounts: a new service account; its key is shown once, in this reply."""
 
 from streamauth import clock
-from streamauth.auth import SCOPE_ACCOUNTS_WRITE
 from streamauth.http import ApiResponse, api, handler, json_body, json_response
 from streamauth.models.accounts import CreateAccountRequest
+from streamauth.models.principals import SCOPE_ACCOUNTS_WRITE
 from streamauth.service.accounts import account_service
 
 app = api(scope=SCOPE_ACCOUNTS_WRITE)

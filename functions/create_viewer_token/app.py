@@ -1,4 +1,4 @@
-"""POST /api/v1/tokens (public): a viewer JWT for one stream, valid 10 minutes by default."""
+"""POST /api/v1/tokens (public): a viewer JWT for one stream open to public viewers, valid 10 minutes by default."""
 
 from streamauth import clock
 from streamauth.http import ApiResponse, api, handler, json_body, json_response
@@ -11,8 +11,7 @@ app = api()
 @app.post("/api/v1/tokens")
 def create_viewer_token() -> ApiResponse:
     request = ViewerTokenRequest.parse(json_body(app))
-    caller = app.current_event.request_context.identity.source_ip or "unknown"
-    return json_response(200, {"token": viewer_service().mint(request, caller, clock.now())})
+    return json_response(200, {"token": viewer_service().mint(request, clock.now())})
 
 
 lambda_handler = handler(app)

@@ -1,8 +1,8 @@
 """DELETE /v2/broadcasts/{id}/subscribers: remove every subscriber of the stream."""
 
-from streamauth.auth import SCOPE_SUBSCRIBERS_WRITE
 from streamauth.http import ApiResponse, api, handler, result
 from streamauth.models.common import parse_stream_id
+from streamauth.models.principals import SCOPE_SUBSCRIBERS_WRITE
 from streamauth.service.subscribers import subscriber_service
 
 app = api(scope=SCOPE_SUBSCRIBERS_WRITE)
@@ -10,7 +10,7 @@ app = api(scope=SCOPE_SUBSCRIBERS_WRITE)
 
 @app.delete("/v2/broadcasts/<id>/subscribers")
 def delete_subscribers(id: str) -> ApiResponse:
-    stream_id = parse_stream_id(app.current_event.path_parameters.get("id"))
+    stream_id = parse_stream_id(id)
     count = subscriber_service().delete_all(stream_id)
     return result(True, f"{count} subscribers of stream {stream_id} deleted")
 

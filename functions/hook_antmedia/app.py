@@ -9,7 +9,7 @@ app = api()
 
 @app.post("/hooks/<hookSecret>/antmedia")
 def hook(hookSecret: str) -> ApiResponse:  # noqa: N803 - the path parameter
-    return answer(app, parse_antmedia)
+    return answer(app, hookSecret, parse_antmedia)
 
 
 lambda_handler = handler(app)

@@ -9,7 +9,7 @@ app = api()
 
 @app.post("/hooks/<hookSecret>/mediamtx")
 def hook(hookSecret: str) -> ApiResponse:  # noqa: N803 - the path parameter
-    return answer(app, parse_mediamtx)
+    return answer(app, hookSecret, parse_mediamtx)
 
 
 lambda_handler = handler(app)

@@ -10,7 +10,7 @@ app = api()
 @app.post("/hooks/<hookSecret>/nginx-rtmp")
 @app.get("/hooks/<hookSecret>/nginx-rtmp")
 def hook(hookSecret: str) -> ApiResponse:  # noqa: N803 - the path parameter
-    return answer(app, parse_nginx)
+    return answer(app, hookSecret, parse_nginx, json=False)  # a form body, or the query (notify_method get)
 
 
 lambda_handler = handler(app)

@@ -9,7 +9,7 @@ app = api()
 
 @app.post("/hooks/<hookSecret>/srs")
 def hook(hookSecret: str) -> ApiResponse:  # noqa: N803 - the path parameter
-    return answer(app, parse_srs)
+    return answer(app, hookSecret, parse_srs)
 
 
 lambda_handler = handler(app)

@@ -1,7 +1,7 @@
 """GET /api/v1/service-accounts: id, name, scopes, created, last used; never a key."""
 
-from streamauth.auth import SCOPE_ACCOUNTS_WRITE
 from streamauth.http import ApiResponse, api, handler, json_response
+from streamauth.models.principals import SCOPE_ACCOUNTS_WRITE
 from streamauth.service.accounts import account_service
 
 app = api(scope=SCOPE_ACCOUNTS_WRITE)

@@ -1,9 +1,9 @@
 """GET /v2/push-notification/subscriber-auth-token?subscriberId[&timeoutSeconds]: a JWT in dataId."""
 
 from streamauth import clock
-from streamauth.auth import SCOPE_SUBSCRIBERS_WRITE
 from streamauth.http import ApiResponse, api, handler, query, result
 from streamauth.models.common import parse_int
+from streamauth.models.principals import SCOPE_SUBSCRIBERS_WRITE
 from streamauth.models.subscribers import parse_subscriber_id
 from streamauth.service.subscribers import MAX_PUSH_TIMEOUT, push_token
 

@@ -1,9 +1,9 @@
-"""DELETE /v2/broadcasts/{id}/tokens: revoke every token of the stream, JWT stream tokens included."""
+"""DELETE /v2/broadcasts/{id}/tokens: revoke every token of the stream, JWT stream tokens and viewer JWTs included."""
 
 from streamauth import clock
-from streamauth.auth import SCOPE_TOKENS_WRITE
 from streamauth.http import ApiResponse, api, handler, result
 from streamauth.models.common import parse_stream_id
+from streamauth.models.principals import SCOPE_TOKENS_WRITE
 from streamauth.service.tokens import token_service
 
 app = api(scope=SCOPE_TOKENS_WRITE)
@@ -11,8 +11,8 @@ app = api(scope=SCOPE_TOKENS_WRITE)
 
 @app.delete("/v2/broadcasts/<id>/tokens")
 def revoke_tokens(id: str) -> ApiResponse:
-    stream_id = parse_stream_id(app.current_event.path_parameters.get("id"))
-    token_service().revoke_all(stream_id, clock.now())
+    stream_id = parse_stream_id(id)
+    token_service().revoke_all(stream_id, clock.now())  # a later revocation may already stand: all are dead either way
     return result(True, f"all tokens of stream {stream_id} are revoked")
 
 

@@ -1,8 +1,8 @@
 """POST /api/v1/service-accounts/{id}/rotate: a new key, shown once; the old one stops working."""
 
-from streamauth.auth import SCOPE_ACCOUNTS_WRITE
 from streamauth.http import ApiResponse, api, handler, json_response
 from streamauth.models.accounts import parse_account_id
+from streamauth.models.principals import SCOPE_ACCOUNTS_WRITE
 from streamauth.service.accounts import account_service
 
 app = api(scope=SCOPE_ACCOUNTS_WRITE)
@@ -10,7 +10,7 @@ app = api(scope=SCOPE_ACCOUNTS_WRITE)
 
 @app.post("/api/v1/service-accounts/<id>/rotate")
 def rotate_service_account(id: str) -> ApiResponse:
-    account, key = account_service().rotate(parse_account_id(app.current_event.path_parameters.get("id")))
+    account, key = account_service().rotate(parse_account_id(id))
     return json_response(200, {**account.to_dict(), "key": key})
 
 

@@ -1,7 +1,8 @@
 """PUT /v2/broadcasts/{id}/subscribers/{sid}/unblock."""
 
-from streamauth.auth import SCOPE_SUBSCRIBERS_WRITE
-from streamauth.http import ApiResponse, api, handler, result
+from streamauth import clock
+from streamauth.http import ApiResponse, api, handler, outcome_result
+from streamauth.models.principals import SCOPE_SUBSCRIBERS_WRITE
 from streamauth.models.subscribers import parse_subscriber_path
 from streamauth.service.subscribers import subscriber_service
 
@@ -10,10 +11,11 @@ app = api(scope=SCOPE_SUBSCRIBERS_WRITE)
 
 @app.put("/v2/broadcasts/<id>/subscribers/<sid>/unblock")
 def unblock_subscriber(id: str, sid: str) -> ApiResponse:
-    stream_id, subscriber_id = parse_subscriber_path(app.current_event.path_parameters)
-    if not subscriber_service().unblock(stream_id, subscriber_id):
-        return result(False, f"no subscriber {subscriber_id} for stream {stream_id}")
-    return result(True, f"subscriber {subscriber_id} unblocked")
+    stream_id, subscriber_id = parse_subscriber_path(id, sid)
+    outcome = subscriber_service().unblock(stream_id, subscriber_id, clock.now())
+    return outcome_result(
+        outcome, f"subscriber {subscriber_id} unblocked", f"no subscriber {subscriber_id} for stream {stream_id}"
+    )
 
 
 lambda_handler = handler(app)

@@ -3,8 +3,8 @@
 from aws_lambda_powertools.metrics import MetricUnit
 
 from streamauth import clock
-from streamauth.auth import SCOPE_TOKENS_WRITE
 from streamauth.http import ApiResponse, api, handler, json_body, result
+from streamauth.models.principals import SCOPE_TOKENS_WRITE
 from streamauth.models.tokens import ValidateRequest
 from streamauth.observability import metrics
 from streamauth.service.tokens import token_service

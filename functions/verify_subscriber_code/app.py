@@ -3,20 +3,22 @@
 from aws_lambda_powertools.metrics import MetricUnit
 
 from streamauth import clock
-from streamauth.auth import SCOPE_SUBSCRIBERS_WRITE
-from streamauth.http import ApiResponse, api, handler, json_body, result
+from streamauth.http import ApiResponse, api, handler, json_body, result, source_ip
+from streamauth.models.principals import SCOPE_SUBSCRIBERS_WRITE
 from streamauth.models.subscribers import VerifyRequest, parse_subscriber_path
 from streamauth.observability import logger, metrics
-from streamauth.service.subscribers import verify_subscriber_code
+from streamauth.service.subscribers import subscriber_service
 
 app = api(scope=SCOPE_SUBSCRIBERS_WRITE)
 
 
 @app.post("/v2/broadcasts/<id>/subscribers/<sid>/verify")
 def verify(id: str, sid: str) -> ApiResponse:
-    stream_id, subscriber_id = parse_subscriber_path(app.current_event.path_parameters)
+    stream_id, subscriber_id = parse_subscriber_path(id, sid)
     request = VerifyRequest.parse(json_body(app))
-    outcome = verify_subscriber_code(stream_id, subscriber_id, request.code, request.type, clock.now())
+    outcome = subscriber_service().verify(
+        stream_id, subscriber_id, request.code, request.type, clock.now(), source_ip(app)
+    )
     if not outcome.success:
         metrics.add_metric(name=f"CodeRefused_{outcome.reason}", unit=MetricUnit.Count, value=1)
         logger.info("code refused", extra={"reason": outcome.reason, "stream_id": stream_id})

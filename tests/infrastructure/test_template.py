@@ -53,13 +53,50 @@ def test_table_has_ttl_pitr_and_on_demand_billing() -> None:
     assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
 
 
-def test_secrets_are_generated_never_defaulted() -> None:
+def test_secrets_are_one_per_purpose_generated_never_defaulted() -> None:
+    from streamauth.settings import SECRETS
+
     template = tpl.load()
-    secret = template["Resources"]["StreamAuthSecret"]["Properties"]
-    assert "GenerateSecretString" in secret and "SecretString" not in secret
+    secrets = {
+        n: r["Properties"] for n, r in template["Resources"].items() if r["Type"] == "AWS::SecretsManager::Secret"
+    }
+    assert len(secrets) == len(SECRETS)  # one secret per purpose the layer knows
+    for name, secret in secrets.items():
+        assert "GenerateSecretString" in secret and "SecretString" not in secret, name
+        generated = secret["GenerateSecretString"]
+        assert generated["PasswordLength"] >= 32 and generated["SecretStringTemplate"] == "{}", name
     for name, parameter in template.get("Parameters", {}).items():
         assert not re.search(r"secret|key|password", name, re.I) or "Default" not in parameter, name
-    assert "master" not in json.dumps(template.get("Parameters", {}))
+    assert not re.search(r"[A-Za-z0-9]{32,}", json.dumps(template.get("Parameters", {})))  # no key material
+
+
+def test_each_function_reads_only_the_secrets_its_purpose_needs() -> None:
+    """The operator key only in the authorizer, the hook secret only in the hooks, the subscriber
+    seal key only where subscriber secrets are used, and so on."""
+    template = tpl.load()
+    readers: dict[str, set[str]] = {}
+    for name, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for policy in resource["Properties"].get("Policies", []):
+            if isinstance(policy, dict) and "Ref" in policy and policy["Ref"].startswith("Read"):
+                readers.setdefault(policy["Ref"].removeprefix("Read").removesuffix("Policy"), set()).add(name)
+    hooks = {"NginxHookFunction", "SrsHookFunction", "MediaMtxHookFunction", "AntMediaHookFunction"}
+    assert readers["OperatorJwtSecret"] == {"OperatorAuthorizerFunction"}
+    assert readers["HookSecret"] == hooks
+    assert readers["SubscriberSecret"] == hooks | {
+        "CreateSubscriberFunction",
+        "SubscriberTotpFunction",
+        "VerifySubscriberCodeFunction",
+    }
+    assert readers["PushSecret"] == {"PushTokenFunction"}
+    assert readers["ServiceAccountSecret"] == {
+        "OperatorAuthorizerFunction",
+        "CreateServiceAccountFunction",
+        "RotateServiceAccountFunction",
+    }
+    assert readers["StreamJwtSecret"] == hooks | {"IssueJwtTokenFunction", "ValidateTokenFunction"}
+    assert readers["ViewerJwtSecret"] == hooks | {"CreateViewerTokenFunction", "OperatorAuthorizerFunction"}
 
 
 def test_authorizer_cache_is_at_most_60_seconds() -> None:

@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import T0, Aws, FakeClock, LambdaContext, event, load_function
 
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/v1/GET/v2/broadcasts/stream1/token"
+FAR = int(T0) + 3600
 
 
 def authorize(header: str | None) -> dict[str, Any]:
@@ -31,16 +32,36 @@ def test_valid_operator_jwt_is_allowed_for_the_whole_stage(aws: Aws, clock: Fake
     policy = authorize(f"Bearer {token}")
     statement = policy["policyDocument"]["Statement"][0]
     assert statement["Effect"] == "Allow"
-    assert statement["Resource"] == "arn:aws:execute-api:us-east-1:123456789012:abc123/v1/*/*"
+    assert statement["Resource"] == ["arn:aws:execute-api:us-east-1:123456789012:abc123/v1/*/*"]
     assert policy["principalId"] == "alice"
     assert policy["context"]["principalType"] == "operator"
     assert policy["context"]["scopes"] == "*"
     assert all(isinstance(v, str | int) for v in policy["context"].values())
 
 
-def test_jwt_without_exp_is_accepted_as_ant_media_does(aws: Aws, clock: FakeClock) -> None:
+def test_jwt_without_exp_is_refused_unless_the_deployment_allows_legacy_ones(
+    aws: Aws, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamauth.settings import get_settings
+
     token = jwt.encode({"sub": "ops"}, rest_secret(), algorithm="HS256")
+    with pytest.raises(Exception, match="^Unauthorized$"):
+        authorize(f"Bearer {token}")
+    monkeypatch.setenv("ALLOW_LEGACY_OPERATOR_JWT", "true")  # the AllowLegacyOperatorJwt parameter
+    get_settings.cache_clear()
     assert authorize(f"Bearer {token}")["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+    get_settings.cache_clear()
+
+
+def test_operator_jwt_times_have_a_leeway_of_30_s_and_iat_may_not_be_far_ahead(aws: Aws, clock: FakeClock) -> None:
+    def header(claims: dict[str, Any]) -> str:
+        return "Bearer " + jwt.encode({"sub": "ops", **claims}, rest_secret(), algorithm="HS256")
+
+    assert authorize(header({"exp": int(T0) - 29}))["principalId"] == "ops"
+    assert authorize(header({"exp": int(T0) + 60, "iat": int(T0) + 59}))["principalId"] == "ops"
+    for claims in ({"exp": int(T0) - 30}, {"exp": int(T0) + 3600, "iat": int(T0) + 61}):
+        with pytest.raises(Exception, match="^Unauthorized$"):
+            authorize(header(claims))
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -56,12 +77,14 @@ def _b64(data: dict[str, Any]) -> str:
         lambda: "Basic dXNlcjpwYXNz",
         lambda: "Bearer not-a-jwt",
         lambda: "Token 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b",  # no such service account
-        lambda: "Bearer " + jwt.encode({"sub": "x", "exp": int(T0) - 1}, rest_secret(), algorithm="HS256"),
-        lambda: "Bearer " + jwt.encode({"sub": "x", "nbf": int(T0) + 60}, rest_secret(), algorithm="HS256"),
-        lambda: "Bearer " + jwt.encode({"sub": "x"}, "another-secret-of-enough-length-000", algorithm="HS256"),
-        lambda: "Bearer " + jwt.encode({"sub": "x"}, rest_secret(), algorithm="HS512"),
-        lambda: "Bearer " + _b64({"alg": "none", "typ": "JWT"}) + "." + _b64({"sub": "x"}) + ".",
-        lambda: "Bearer " + _b64({"alg": "HS256"}) + "." + _b64({"sub": "admin"}) + "." + "A" * 43,
+        lambda: "Bearer " + jwt.encode({"sub": "x", "exp": int(T0) - 31}, rest_secret(), algorithm="HS256"),
+        lambda: "Bearer " + jwt.encode({"sub": "x", "nbf": int(T0) + 60, "exp": FAR}, rest_secret(), algorithm="HS256"),
+        lambda: (
+            "Bearer " + jwt.encode({"sub": "x", "exp": FAR}, "another-secret-of-enough-length-000", algorithm="HS256")
+        ),
+        lambda: "Bearer " + jwt.encode({"sub": "x", "exp": FAR}, rest_secret(), algorithm="HS512"),
+        lambda: "Bearer " + _b64({"alg": "none", "typ": "JWT"}) + "." + _b64({"sub": "x", "exp": FAR}) + ".",
+        lambda: "Bearer " + _b64({"alg": "HS256"}) + "." + _b64({"sub": "admin", "exp": FAR}) + "." + "A" * 43,
         lambda: "Bearer " + "x" * 10_000,
     ],
     ids=[
@@ -111,3 +134,17 @@ def test_stream_jwt_is_not_an_operator_credential(aws: Aws, clock: FakeClock) ->
     )
     with pytest.raises(Exception, match="^Unauthorized$"):
         authorize(f"Bearer {stream_token}")
+
+
+def test_a_stream_token_signed_with_a_key_equal_to_the_rest_secret_is_still_no_operator_credential(
+    aws: Aws, clock: FakeClock
+) -> None:
+    """Defence in depth behind the equal-keys check: claims of another kind are refused."""
+    for claims in (
+        {"streamId": "s", "type": "publish"},
+        {"stream_id": "s", "sub": "u", "aud": "streamauth:viewer"},
+        {"subscriberId": "alice"},
+    ):
+        token = jwt.encode({**claims, "exp": FAR}, rest_secret(), algorithm="HS256")
+        with pytest.raises(Exception, match="^Unauthorized$"):
+            authorize(f"Bearer {token}")

@@ -42,9 +42,13 @@ def subscriber(sid: str = "alice", stream: str = "stream1") -> Any:
     return call("GetSubscriberFunction", event("get_subscriber", pathParameters={"id": stream, "sid": sid}))
 
 
-def create_subscriber(sid: str = "alice") -> None:
+def create_subscriber(clock: FakeClock, sid: str = "alice") -> None:
+    """Created (over HTTP) a minute before the sample events' time, so they are newer."""
     body = {"subscriberId": sid, "type": "publish", "b32Secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"}
+    now = clock.now
+    clock.now = EVENT_TIME - 60
     assert call("CreateSubscriberFunction", event("create_subscriber", body=body)).body["success"] is True
+    clock.now = now
 
 
 def test_revoke_stream_tokens_event(aws: Aws, at_event_time: FakeClock) -> None:
@@ -60,14 +64,18 @@ def test_revoke_stream_tokens_event(aws: Aws, at_event_time: FakeClock) -> None:
 
 
 def test_block_unblock_delete_subscriber_events(aws: Aws, at_event_time: FakeClock) -> None:
-    create_subscriber()
-    consume(sample("block_subscriber_event.json"))
+    create_subscriber(at_event_time)
+    assert consume(sample("block_subscriber_event.json"))["outcome"] == "applied"
     body = subscriber().body
     assert body["blockedType"] == "publish"
     assert body["blockedUntilUnitTimeStampMs"] == int(EVENT_TIME * 1000) + 600_000  # from the event's own time
-    consume(sample("unblock_subscriber_event.json"))
+    unblock = sample("unblock_subscriber_event.json")
+    unblock["time"] = "2026-11-23T08:00:01Z"  # a second after the block
+    assert consume(unblock)["outcome"] == "applied"
     assert subscriber().body["blockedType"] is None
-    consume(sample("delete_subscriber_event.json"))
+    delete = sample("delete_subscriber_event.json")
+    delete["time"] = "2026-11-23T08:00:02Z"
+    assert consume(delete)["outcome"] == "applied"
     assert subscriber().status == 404
 
 
@@ -80,19 +88,25 @@ def test_revoke_service_account_event(aws: Aws, at_event_time: FakeClock) -> Non
     assert account_service().list() == []
 
 
-def test_stream_ended_revokes_and_frees_leases(aws: Aws, at_event_time: FakeClock) -> None:
-    from streamauth.store import lease_store
+def test_stream_ended_revokes_and_ends_its_sessions(aws: Aws, at_event_time: FakeClock) -> None:
+    from streamauth.models.hooks import parse_nginx
+    from streamauth.service.access import access_service
+    from streamauth.service.sessions import session_service
+    from streamauth.models.tokens import TokenRequest
+    from streamauth.service.tokens import token_service
 
-    leases = lease_store()
-    assert leases.acquire("stream1", "alice", "s1", 2, at_event_time(), int(at_event_time()) + 90)
-    assert leases.live_count("stream1", "alice", at_event_time()) == 1
-    consume(sample("stream_ended.json"))
-    assert leases.live_count("stream1", "alice", at_event_time()) == 0
-    assert leases.release("s1") is False  # a late done hook is harmless
+    request = TokenRequest("stream1", int(EVENT_TIME) + 3600, "publish", None)
+    jwt_token = token_service().issue_jwt(request, EVENT_TIME - 60)
+    hook = parse_nginx(f"app=live&addr=10.0.0.1&clientid=1&call=publish&name=stream1&token={jwt_token.token_id}")
+    assert hook is not None and access_service().decide(hook, at_event_time()).allow
+    assert len(session_service().list("stream1", at_event_time())) == 1
+    assert consume(sample("stream_ended.json"))["outcome"] == "applied"
+    assert session_service().list("stream1", at_event_time()) == []
+    assert access_service().end(hook) is False  # a late done hook is harmless
 
 
 def test_same_event_twice_has_the_effect_of_once(aws: Aws, at_event_time: FakeClock) -> None:
-    create_subscriber()
+    create_subscriber(at_event_time)
     block = sample("block_subscriber_event.json")
     assert consume(block)["outcome"] == "applied"
     call("UnblockSubscriberFunction", event("unblock_subscriber"))  # an operator lifts the block
@@ -108,7 +122,11 @@ def test_same_event_twice_has_the_effect_of_once(aws: Aws, at_event_time: FakeCl
         (lambda e: e["detail"].update({"streamId": "a/b"}), "detail.streamId"),
         (lambda e: e["detail"].pop("streamId"), "detail.streamId"),
         (lambda e: e.update({"time": "yesterday"}), "time"),
+        (lambda e: e.update({"time": "2026-11-23T08:01:11Z"}), "time"),  # more than 60 s in the future
         (lambda e: e.pop("id"), "id"),
+        (lambda e: e.update({"source": "com.example.anyone"}), "source"),  # not in AllowedEventSources
+        (lambda e: e.update({"source": "streamauth"}), "source"),  # our own announcements are never commands
+        (lambda e: e.pop("source"), "source"),
     ],
 )
 def test_malformed_commands_are_dead_lettered_not_raised(
@@ -148,6 +166,52 @@ def test_store_outage_raises_so_lambda_retries(aws: Aws, at_event_time: FakeCloc
     with pytest.raises(StoreUnavailable):
         consume(sample("revoke_stream_tokens.json"))
     assert dead_letters(aws) == []
+
+
+def test_a_stale_revocation_event_never_lowers_the_revocation_time(aws: Aws, at_event_time: FakeClock) -> None:
+    """Finding 1: a RevokeStreamTokens delivered late (or put with an old Time) must not make
+    tokens revoked over HTTP valid again."""
+    from streamauth.models.tokens import TokenRequest, ValidateRequest
+    from streamauth.service.tokens import token_service
+
+    tokens = token_service()
+    jwt_token = tokens.issue_jwt(TokenRequest("stream1", int(EVENT_TIME) + 3600, "play", None), EVENT_TIME + 5)
+    assert call("RevokeTokensFunction", event("revoke_tokens", pathParameters={"id": "stream1"})).status == 200
+    stale = sample("revoke_stream_tokens.json")  # dated EVENT_TIME: 10 s before the HTTP revocation
+    assert consume(stale)["outcome"] == "stale"
+    request = ValidateRequest(jwt_token.token_id, "stream1", "play", None)
+    at_event_time.advance(6)  # past the revocation cache
+    assert tokens.validate(request, at_event_time()) is False
+    from streamauth.service.streams import stream_service
+
+    assert stream_service().fresh_state("stream1").revoked_at_ms == int((EVENT_TIME + 10) * 1000)
+
+
+@pytest.mark.parametrize(
+    ("command", "after"),
+    [("block_subscriber_event.json", "publish"), ("unblock_subscriber_event.json", None)],
+)
+def test_an_older_block_or_unblock_is_acknowledged_and_not_applied(
+    aws: Aws, at_event_time: FakeClock, command: str, after: str | None
+) -> None:
+    """Finding 1: an old BlockSubscriber/UnblockSubscriber must not override a newer change."""
+    create_subscriber(at_event_time)
+    if after is None:  # the newer change (over HTTP, now): a block, which an old unblock must not lift
+        body = {"blockedType": "publish", "seconds": 600}
+        assert call("BlockSubscriberFunction", event("block_subscriber", body=body)).body["success"] is True
+    else:  # the newer change: an unblock, which an old block must not undo
+        assert call("UnblockSubscriberFunction", event("unblock_subscriber")).body["success"] is True
+    before = subscriber().body
+    assert consume(sample(command))["outcome"] == "stale"
+    assert subscriber().body == before
+    assert subscriber().body["blockedType"] == ("publish" if after is None else None)
+
+
+def test_an_older_delete_event_does_not_delete_a_subscriber_created_since(aws: Aws, at_event_time: FakeClock) -> None:
+    body = {"subscriberId": "alice", "type": "publish"}
+    assert call("CreateSubscriberFunction", event("create_subscriber", body=body)).body["success"] is True
+    assert consume(sample("delete_subscriber_event.json"))["outcome"] == "stale"
+    assert subscriber().status == 200
 
 
 def published(aws: Aws) -> list[dict[str, Any]]:

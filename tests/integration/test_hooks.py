@@ -21,8 +21,7 @@ def hook_secret() -> str:
 
 
 def hook(function: str, sample: str, body: str, secret: str | None = None) -> Any:
-    evt = event(sample, body=body)
-    evt["pathParameters"] = {"hookSecret": hook_secret() if secret is None else secret}
+    evt = event(sample, body=body, pathParameters={"hookSecret": hook_secret() if secret is None else secret})
     return call(function, evt)
 
 
@@ -55,9 +54,13 @@ def test_nginx_publish_with_fresh_token_then_replay(aws: Aws, clock: FakeClock) 
 def test_wrong_or_missing_hook_secret_is_403_and_consumes_nothing(aws: Aws, clock: FakeClock) -> None:
     token = one_time()
     body = NGINX_PUBLISH.replace("token=abc123", f"token={token}")
-    for secret in ("", "wrong", hook_secret()[:-1] + "x"):
+    right = hook_secret()
+    almost = right[:-1] + ("y" if right[-1] != "y" else "z")
+    for secret in ("wrong", almost, "é" * 64, right + "\u00e9"):
         reply = hook("NginxHookFunction", "hook_nginx", body, secret=secret)
-        assert reply.status == 403
+        assert reply.status == 403 and reply.body["message"] == "wrong hook secret"
+    # a segment API Gateway would not even route here: refused as a bad parameter, never a 5xx
+    assert hook("NginxHookFunction", "hook_nginx", body, secret="").status == 400
     assert nginx(token).status == 200  # still unused
 
 
@@ -103,9 +106,13 @@ def test_viewer_jwt_plays_only_its_own_stream(aws: Aws, clock: FakeClock) -> Non
     from streamauth.logic import signing
     from streamauth.logic.viewers import viewer_claims
     from streamauth.models.viewers import ViewerTokenRequest
+    from streamauth.service.viewers import viewer_service
     from streamauth.settings import get_keys
 
     viewer = signing.encode(viewer_claims(ViewerTokenRequest("livestream", "u1"), T0, 600), get_keys().viewer_jwt_key)
+    closed = hook("SrsHookFunction", "hook_srs", SRS_PLAY.replace("jwt.a.b", viewer))
+    assert closed.status == 403  # streams are closed to public viewers until an operator opens them
+    assert viewer_service().set_public("livestream", True, T0 - 10)
     assert hook("SrsHookFunction", "hook_srs", SRS_PLAY.replace("jwt.a.b", viewer)).status == 200
     other = SRS_PLAY.replace("jwt.a.b", viewer).replace('"stream":"livestream"', '"stream":"other"')
     assert hook("SrsHookFunction", "hook_srs", other).status == 403
@@ -118,43 +125,63 @@ def test_malformed_hook_bodies_are_4xx(aws: Aws, clock: FakeClock, body: str) ->
     assert hook("NginxHookFunction", "hook_nginx", body).status == 400
 
 
-class _Verifier:
-    """The subscriber check answered directly, to test leases on their own."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-
-    def __call__(self, stream_id: str, subscriber_id: str, code: str, action: str, now: float) -> Any:
-        from streamauth.service.access import CodeCheck
-
-        return CodeCheck(True, "allowed", self.limit)
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
-def _access(limit: int) -> Any:
-    from streamauth.service.access import AccessService
-    from streamauth.service.tokens import token_service
-    from streamauth.store import lease_store
-
-    return AccessService(token_service(), lease_store(), _Verifier(limit))
+def create_subscriber(sid: str = "alice", stream: str = "cam1", limit: int = 1) -> None:
+    body = {"subscriberId": sid, "type": "publish", "b32Secret": SECRET, "concurrentConnectionsLimit": limit}
+    created = call("CreateSubscriberFunction", event("create_subscriber", pathParameters={"id": stream}, body=body))
+    assert created.body["success"] is True
 
 
-def _request(session: str) -> Any:
-    from streamauth.models.hooks import AccessRequest, Credentials
+def code(clock: FakeClock) -> str:
+    from streamauth.logic import totp
 
-    return AccessRequest("nginx-rtmp", "cam1", "publish", Credentials(None, "alice", "123456"), session)
+    return totp.totp(totp.b32_key(SECRET), clock(), 60)
 
 
-def test_twenty_concurrent_sessions_limit_two_exactly_two_admitted(aws: Aws, clock: FakeClock) -> None:
-    access = _access(limit=2)
+def nginx_subscriber(
+    clock: FakeClock,
+    call_: str = "publish",
+    client: int = 7,
+    sid: str = "alice",
+    stream: str = "cam1",
+    addr: str = "127.0.0.1",
+) -> Any:
+    body = (
+        f"app=live&addr={addr}&clientid={client}&call={call_}&name={stream}&type=live"
+        f"&subscriberId={sid}&subscriberCode={code(clock)}"
+    )
+    return hook("NginxHookFunction", "hook_nginx", body)
+
+
+def connections(sid: str = "alice", stream: str = "cam1") -> int:
+    reply = call("GetSubscriberFunction", event("get_subscriber", pathParameters={"id": stream, "sid": sid}))
+    count: int = reply.body["currentConcurrentConnections"]
+    return count
+
+
+def test_twenty_concurrent_claims_for_two_slots_get_exactly_two(aws: Aws, clock: FakeClock) -> None:
+    """A subscriber's sessions are its connection leases: 20 sessions racing for a limit of 2."""
+    from streamauth.models.hooks import parse_nginx
+    from streamauth.service.sessions import session_service
+    from streamauth.service.subscribers import subscriber_service
+
+    create_subscriber(limit=2)
+    subscriber = subscriber_service().get("cam1", "alice", clock())
     barrier = threading.Barrier(20)
     outcomes: list[bool] = []
     lock = threading.Lock()
 
     def worker(n: int) -> None:
+        request = parse_nginx(f"app=live&addr=10.0.0.{n}&clientid={n}&call=play&name=cam1&subscriberId=alice")
+        assert request is not None
         barrier.wait()
-        decision = access.decide(_request(f"s{n}"), clock())
+        sessions = session_service()
+        claim = sessions.claim(request, "alice", subscriber, clock())
+        won = claim is not None and sessions.record(claim[0], clock())
         with lock:
-            outcomes.append(decision.allow)
+            outcomes.append(won)
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(20)]
     for thread in threads:
@@ -162,64 +189,103 @@ def test_twenty_concurrent_sessions_limit_two_exactly_two_admitted(aws: Aws, clo
     for thread in threads:
         thread.join()
     assert outcomes.count(True) == 2
+    assert connections() == 2
 
 
-def test_leases_free_on_done_on_expiry_and_renew(aws: Aws, clock: FakeClock) -> None:
-    from streamauth.models.hooks import SessionEvent
-    from streamauth.store import lease_store
-
-    access = _access(limit=1)
-    assert access.decide(_request("a"), clock()).allow is True
-    assert access.decide(_request("b"), clock()).reason == "connection_limit"
-    assert access.decide(_request("a"), clock()).allow is True  # re-auth of the same session
-    assert lease_store().live_count("cam1", "alice", clock()) == 1
-    access.session_event(SessionEvent("nginx-rtmp", "a", "end"), clock())
-    assert lease_store().live_count("cam1", "alice", clock()) == 0
-    assert access.decide(_request("b"), clock()).allow is True
-    # b never sends done: its lease expires and frees the slot on the next decision
+def test_a_subscriber_session_is_freed_by_its_done_by_expiry_and_kept_by_renew(aws: Aws, clock: FakeClock) -> None:
+    create_subscriber(limit=1)
+    assert nginx_subscriber(clock, client=1).status == 200
     clock.advance(60)
-    assert access.session_event(SessionEvent("nginx-rtmp", "b", "renew"), clock()) is True
+    refused = nginx_subscriber(clock, client=2)
+    assert refused.status == 403 and refused.body["reason"] == "connection_limit"
+    assert connections() == 1
+    assert nginx_subscriber(clock, "publish_done", client=1).status == 200
+    assert connections() == 0
     clock.advance(60)
-    assert access.decide(_request("c"), clock()).reason == "connection_limit"  # renewed lease still live
+    assert nginx_subscriber(clock, client=2).status == 200
+    # client 2 never sends done: renewals keep its lease, then it expires and frees the slot
+    clock.advance(60)
+    renewed = nginx_subscriber(clock, "update_publish", client=2)
+    assert renewed.status == 200 and renewed.body["reason"] == "allowed"
+    clock.advance(60)
+    assert nginx_subscriber(clock, client=3).body["reason"] == "connection_limit"  # renewed lease still live
     clock.advance(91)
-    assert access.decide(_request("c"), clock()).allow is True
-    # a late done for b (whose slot c took) and a done for an unknown session are harmless
-    assert access.session_event(SessionEvent("nginx-rtmp", "b", "end"), clock()) is False
-    assert access.session_event(SessionEvent("nginx-rtmp", "nobody", "end"), clock()) is False
-    assert lease_store().live_count("cam1", "alice", clock()) == 1
+    assert nginx_subscriber(clock, client=3).status == 200
+    # client 2's renew and done come late: its slot is client 3's now, so both are refused or ignored
+    late = nginx_subscriber(clock, "update_publish", client=2)
+    assert late.status == 403 and late.body["reason"] == "session_not_found"
+    assert nginx_subscriber(clock, "publish_done", client=2).body["reason"] == "ignored"
+    assert connections() == 1
+
+
+def test_a_done_or_update_naming_another_stream_or_credential_touches_nothing(aws: Aws, clock: FakeClock) -> None:
+    """Finding 6: sessions were keyed by nginx's (app, addr, clientid) only."""
+    create_subscriber(limit=1)
+    create_subscriber(sid="bob", limit=1)
+    assert nginx_subscriber(clock, client=7).status == 200
+    for forged in (
+        "app=live&addr=127.0.0.1&clientid=7&call=publish_done&name=cam2&subscriberId=alice",
+        "app=live&addr=127.0.0.1&clientid=7&call=play_done&name=cam1&subscriberId=alice",
+        "app=live&addr=127.0.0.1&clientid=7&call=publish_done&name=cam1&subscriberId=bob",
+        "app=live&addr=127.0.0.1&clientid=7&call=publish_done&name=cam1&token=abc123",
+    ):
+        assert hook("NginxHookFunction", "hook_nginx", forged).body["reason"] == "ignored"
+    assert connections() == 1
+    # bob on the same nginx client id is another session: it takes bob's own slot, not alice's
+    assert nginx_subscriber(clock, client=7, sid="bob").status == 200
+    clock.advance(60)
+    second = nginx_subscriber(clock, client=8)
+    assert second.status == 403 and second.body["reason"] == "connection_limit"
+    assert (connections(), connections("bob")) == (1, 1)
+
+
+def test_a_failed_renew_is_a_refusal(aws: Aws, clock: FakeClock) -> None:
+    """Finding 6: on_update for a session streamauth does not know was answered 200."""
+    unknown = "app=live&addr=127.0.0.1&clientid=99&call=update_publish&time=30&timestamp=1&name=cam1&token=abc123"
+    reply = hook("NginxHookFunction", "hook_nginx", unknown)
+    assert reply.status == 403 and reply.body["reason"] == "session_not_found"
+
+
+def test_a_slot_conflict_tries_again_and_a_big_limit_costs_constant_requests(aws: Aws, clock: FakeClock) -> None:
+    """Finding 6: TransactionConflict became 503; acquiring probed slots one at a time."""
+    from botocore.exceptions import ClientError
+
+    from streamauth.aws import dynamodb_client
+
+    create_subscriber(limit=10_000)
+    seen: list[str] = []
+    conflicts = [1]
+
+    def conflict_once(**_: Any) -> None:
+        seen.append("TransactWriteItems")
+        if conflicts:
+            conflicts.pop()
+            error = {
+                "Error": {"Code": "TransactionCanceledException", "Message": "conflict"},
+                "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}],
+            }
+            raise ClientError(error, "TransactWriteItems")  # type: ignore[arg-type]
+
+    client = dynamodb_client()
+    client.meta.events.register("before-call.dynamodb.TransactWriteItems", conflict_once)
+    client.meta.events.register("before-call.dynamodb.*", lambda model, **_: seen.append(model.name))
+    reply = nginx_subscriber(clock)
+    assert reply.status == 200, reply.body
+    # reserve a guess, find the free slot, then accept + claim (once conflicted, once applied)
+    assert seen.count("UpdateItem") == 1 and seen.count("Query") == 1
+    assert seen.count("TransactWriteItems") == 2 * 2  # each attempt seen by both handlers
 
 
 def test_subscriber_code_through_the_hook_with_its_connection_limit(aws: Aws, clock: FakeClock) -> None:
-    from streamauth.logic import totp
-
-    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-    created = call(
-        "CreateSubscriberFunction",
-        event(
-            "create_subscriber",
-            pathParameters={"id": "cam1"},
-            body={"subscriberId": "alice", "type": "publish", "b32Secret": secret, "concurrentConnectionsLimit": 1},
-        ),
-    )
-    assert created.body["success"] is True
-
-    def publish(client: int, code: str) -> Any:
-        body = NGINX_PUBLISH.replace("clientid=7", f"clientid={client}").replace(
-            "token=abc123", f"subscriberId=alice&subscriberCode={code}"
-        )
-        return hook("NginxHookFunction", "hook_nginx", body)
-
-    key = totp.b32_key(secret)
-    assert publish(1, totp.totp(key, clock(), 60)).status == 200
-    subscriber = call("GetSubscriberFunction", event("get_subscriber", pathParameters={"id": "cam1", "sid": "alice"}))
-    assert subscriber.body["currentConcurrentConnections"] == 1 and subscriber.body["connected"] is True
+    create_subscriber(limit=1)
+    assert nginx_subscriber(clock, client=1).status == 200
+    assert connections() == 1
     clock.advance(60)
-    second = publish(2, totp.totp(key, clock(), 60))
+    second = nginx_subscriber(clock, client=2)
     assert second.status == 403 and second.body["reason"] == "connection_limit"
-    done = NGINX_PUBLISH.replace("call=publish", "call=publish_done").replace("clientid=7", "clientid=1")
-    assert hook("NginxHookFunction", "hook_nginx", done).status == 200
+    assert nginx_subscriber(clock, "publish_done", client=1).status == 200
     clock.advance(60)
-    assert publish(2, totp.totp(key, clock(), 60)).status == 200
+    assert nginx_subscriber(clock, client=2).status == 200
     blocked = call(
         "BlockSubscriberFunction",
         event(
@@ -230,5 +296,8 @@ def test_subscriber_code_through_the_hook_with_its_connection_limit(aws: Aws, cl
     )
     assert blocked.body["success"] is True
     clock.advance(60)
-    refused = publish(3, totp.totp(key, clock(), 60))
+    refused = nginx_subscriber(clock, client=3)
     assert refused.status == 403 and refused.body["reason"] == "blocked"
+    # and the session it had is refused at its next renew (nginx-rtmp then drops it)
+    renew = nginx_subscriber(clock, "update_publish", client=2)
+    assert renew.status == 403 and renew.body["reason"] == "blocked"

@@ -123,14 +123,18 @@ def test_unregistered_subscriber_code_needs_the_app_secret(aws: Aws, clock: Fake
     assert totp_of("guest42").status == 400  # type is needed to derive the secret
     from streamauth import settings
 
-    secrets = aws.client("secretsmanager")
-    secrets.put_secret_value(
-        SecretId=aws.secret_arn, SecretString=json.dumps({"master": "m" * 64, "publishTotpSecret": "appPublishSecret"})
+    app_secret = "appPublishSecret-of-at-least-32-bytes"
+    current = json.loads(
+        aws.client("secretsmanager").get_secret_value(SecretId=aws.secret_arns["SubscriberSecret"])["SecretString"]
+    )
+    aws.client("secretsmanager").put_secret_value(
+        SecretId=aws.secret_arns["SubscriberSecret"],
+        SecretString=json.dumps({**current, "publishTotpSecret": app_secret}),
     )
     settings.reset_caches()
     from streamauth.logic import totp
 
-    expected = totp.totp(totp.derived_key("appPublishSecret", "guest42", "stream1", "publish"), clock(), 60)
+    expected = totp.totp(totp.derived_key(app_secret, "guest42", "stream1", "publish"), clock(), 60)
     reply = totp_of("guest42", "publish")
     assert reply.body["success"] is True and reply.body["dataId"] == expected
     assert verify(expected, sid="guest42")["success"] is True
@@ -310,9 +314,9 @@ def test_store_throttling_is_503(aws: Aws, clock: FakeClock) -> None:
     create()
 
     def throttle(**_: Any) -> None:
-        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}, "BatchGetItem")
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}, "UpdateItem")
 
-    dynamodb_client().meta.events.register("before-call.dynamodb.BatchGetItem", throttle)
+    dynamodb_client().meta.events.register("before-call.dynamodb.UpdateItem", throttle)
     reply = call(
         "VerifySubscriberCodeFunction",
         event("verify_subscriber_code", pathParameters=path(), body={"code": "123456", "type": "play"}),

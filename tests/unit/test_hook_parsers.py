@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from streamauth.errors import BadRequest
-from streamauth.models.hooks import AccessRequest, SessionEvent, parse_antmedia, parse_mediamtx, parse_nginx, parse_srs
+from streamauth.models.hooks import HookRequest, parse_antmedia, parse_mediamtx, parse_nginx, parse_srs
 
 # nginx-rtmp on_publish: server fields, then the client's query appended raw at the end.
 NGINX_PUBLISH = (
@@ -47,30 +47,38 @@ ANTMEDIA_PLAY = (
 
 def test_nginx_publish() -> None:
     hook = parse_nginx(NGINX_PUBLISH)
-    assert isinstance(hook, AccessRequest)
+    assert isinstance(hook, HookRequest) and hook.phase == "admit"
     assert (hook.stream_id, hook.action, hook.credentials.token) == ("cam1", "publish", "abc123")
-    assert hook.session_id == "nginx-rtmp:127.0.0.1:7:live"
+    assert (hook.server_session, hook.client_ip) == ("live/127.0.0.1/7", "127.0.0.1")
 
 
 def test_nginx_play_with_subscriber_code() -> None:
     hook = parse_nginx(NGINX_PLAY)
-    assert isinstance(hook, AccessRequest) and hook.action == "play"
+    assert isinstance(hook, HookRequest) and hook.action == "play"
     assert (hook.credentials.subscriber_id, hook.credentials.subscriber_code) == ("alice", "123456")
 
 
 def test_nginx_client_cannot_redirect_stream_or_action() -> None:
     injected = NGINX_PUBLISH.replace("token=abc123", "token=abc123&name=other&call=play&app=evil&clientid=1")
     hook = parse_nginx(injected)
-    assert isinstance(hook, AccessRequest)
-    assert (hook.stream_id, hook.action) == ("cam1", "publish")
-    assert hook.session_id == "nginx-rtmp:127.0.0.1:7:live"
+    assert isinstance(hook, HookRequest)
+    assert (hook.stream_id, hook.action, hook.phase) == ("cam1", "publish", "admit")
+    assert hook.server_session == "live/127.0.0.1/7"
 
 
-def test_nginx_done_and_update_are_session_events() -> None:
-    done = parse_nginx("app=live&addr=127.0.0.1&clientid=7&call=publish_done&name=cam1")
-    update = parse_nginx("app=live&addr=127.0.0.1&clientid=7&call=update_publish&time=30&timestamp=3000&name=cam1")
-    assert done == SessionEvent("nginx-rtmp", "nginx-rtmp:127.0.0.1:7:live", "end")
-    assert update == SessionEvent("nginx-rtmp", "nginx-rtmp:127.0.0.1:7:live", "renew")
+def test_nginx_done_and_update_name_the_same_session() -> None:
+    """nginx-rtmp sends the session's name and args on every call (ngx_rtmp_notify_module.c)."""
+    done = parse_nginx("app=live&addr=127.0.0.1&clientid=7&call=publish_done&name=cam1&token=abc123")
+    update = parse_nginx(
+        "app=live&addr=127.0.0.1&clientid=7&call=update_publish&time=30&timestamp=3000&name=cam1&token=abc123"
+    )
+    either = parse_nginx("app=live&addr=127.0.0.1&clientid=7&call=done&name=cam1&token=abc123")
+    assert isinstance(done, HookRequest) and isinstance(update, HookRequest) and isinstance(either, HookRequest)
+    assert (done.phase, done.actions, update.phase, update.actions) == ("end", ("publish",), "renew", ("publish",))
+    assert either.actions == ("publish", "play")
+    for hook in (done, update, either):
+        assert (hook.stream_id, hook.server_session, hook.credentials.token) == ("cam1", "live/127.0.0.1/7", "abc123")
+    assert parse_nginx("app=live&addr=127.0.0.1&clientid=7&call=connect") is None
 
 
 @pytest.mark.parametrize(
@@ -80,6 +88,16 @@ def test_nginx_done_and_update_are_session_events() -> None:
         ("call=publish", "name"),
         ("call=hack&name=x", "call"),
         ("call=play&name=a/b", "name"),
+        # every credential and server field is validated before crypto or the store sees it
+        ("call=publish&name=cam1&subscriberId=alice&subscriberCode=%C3%A9", "subscriberCode"),
+        ("call=publish&name=cam1&subscriberId=alice&subscriberCode=12345", "subscriberCode"),
+        ("call=publish&name=cam1&subscriberId=%C3%A9l%C3%A8ve&subscriberCode=123456", "subscriberId"),
+        ("call=publish&name=cam1&token=%C3%A9", "token"),
+        ("call=publish&name=cam1&token=a%00b", "token"),
+        ("call=publish&name=cam1&token=" + "a" * 4097, "token"),
+        ("call=publish&name=cam1&addr=%C3%A9&token=abc", "addr"),
+        ("call=publish&name=cam1&clientid=" + "9" * 200 + "&token=abc", "clientid"),
+        ("call=publish&name=cam1&app=a%20b&token=abc", "app"),
     ],
 )
 def test_nginx_bad_bodies(body: str, field: str) -> None:
@@ -90,20 +108,41 @@ def test_nginx_bad_bodies(body: str, field: str) -> None:
 
 def test_srs_publish_keeps_param_question_mark_semantics() -> None:
     hook = parse_srs(SRS_PUBLISH)
-    assert isinstance(hook, AccessRequest)
+    assert isinstance(hook, HookRequest)
     assert (hook.stream_id, hook.action, hook.credentials.token) == ("livestream", "publish", "abc123")
-    assert hook.session_id == "srs:vid-0xk989d:341w361a"
+    assert hook.server_session == "vid-0xk989d/341w361a"
     play = parse_srs(SRS_PLAY)
-    assert isinstance(play, AccessRequest) and play.action == "play" and play.credentials.token == "jwt.a.b"
+    assert isinstance(play, HookRequest) and play.action == "play" and play.credentials.token == "jwt.a.b"
 
 
 def test_srs_stop_and_unpublish_end_sessions() -> None:
-    body = '{"server_id":"vid-0xk989d","action":"on_stop","client_id":"3y1hw9b6","stream":"livestream"}'
-    assert parse_srs(body) == SessionEvent("srs", "srs:vid-0xk989d:3y1hw9b6", "end")
+    body = (
+        '{"server_id":"vid-0xk989d","action":"on_stop","client_id":"3y1hw9b6","stream":"livestream",'
+        '"param":"?token=jwt.a.b"}'
+    )
+    stop = parse_srs(body)
+    assert isinstance(stop, HookRequest)
+    assert (stop.phase, stop.action, stop.server_session, stop.credentials.token) == (
+        "end",
+        "play",
+        "vid-0xk989d/3y1hw9b6",
+        "jwt.a.b",
+    )
     assert parse_srs('{"action":"on_connect","client_id":"1"}') is None
 
 
-@pytest.mark.parametrize("body", ["not json", "[]", '{"action":"on_publish","stream":["x"]}', '{"action":"on_what"}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "[]",
+        '{"action":"on_publish","stream":["x"]}',
+        '{"action":"on_what"}',
+        '{"action":"on_publish","stream":"s","param":"?token=%C3%A9"}',
+        '{"action":"on_publish","stream":"s","client_id":"\u00e9","param":"?token=abc"}',
+        "[" * 40 + "]" * 40,
+    ],
+)
 def test_srs_bad_bodies(body: str) -> None:
     with pytest.raises(BadRequest):
         parse_srs(body)
@@ -111,11 +150,27 @@ def test_srs_bad_bodies(body: str) -> None:
 
 def test_mediamtx_publish_and_bearer_read() -> None:
     hook = parse_mediamtx(MEDIAMTX_PUBLISH)
-    assert isinstance(hook, AccessRequest)
+    assert isinstance(hook, HookRequest)
     assert (hook.stream_id, hook.action, hook.credentials.token) == ("cam1", "publish", "abc123")
     read = parse_mediamtx(MEDIAMTX_READ_BEARER)
-    assert isinstance(read, AccessRequest)
-    assert (read.stream_id, read.action, read.credentials.token, read.session_id) == ("cam1", "play", "eyJ.x.y", None)
+    assert isinstance(read, HookRequest)
+    assert (read.stream_id, read.action, read.credentials.token, read.server_session) == (
+        "cam1",
+        "play",
+        "eyJ.x.y",
+        None,
+    )
+
+
+def test_mediamtx_user_and_six_digit_password_are_a_subscriber_and_its_code() -> None:
+    body = MEDIAMTX_PUBLISH.replace('"user":"","password":""', '"user":"alice","password":"123456"')
+    hook = parse_mediamtx(body.replace("token=abc123", ""))
+    assert isinstance(hook, HookRequest)
+    assert (hook.credentials.subscriber_id, hook.credentials.subscriber_code, hook.credentials.token) == (
+        "alice",
+        "123456",
+        None,
+    )
 
 
 @pytest.mark.parametrize("action", ["api", "metrics", "pprof", ""])
@@ -127,7 +182,7 @@ def test_mediamtx_other_actions_are_refused(action: str) -> None:
 
 def test_antmedia_publish_java_map_and_play() -> None:
     hook = parse_antmedia(ANTMEDIA_PUBLISH)
-    assert isinstance(hook, AccessRequest)
+    assert isinstance(hook, HookRequest)
     assert (hook.stream_id, hook.action, hook.credentials.token, hook.credentials.subscriber_id) == (
         "cam1",
         "publish",
@@ -135,7 +190,7 @@ def test_antmedia_publish_java_map_and_play() -> None:
         "bob",
     )
     play = parse_antmedia(ANTMEDIA_PLAY)
-    assert isinstance(play, AccessRequest) and play.action == "play"
+    assert isinstance(play, HookRequest) and play.action == "play"
     assert (play.credentials.token, play.credentials.subscriber_id, play.credentials.subscriber_code) == (
         None,
         "carol",

@@ -5,16 +5,68 @@ from __future__ import annotations
 import pytest
 
 from streamauth.errors import BadRequest, http_status
-from streamauth.models.common import parse_action, parse_int, parse_page, parse_stream_id, parse_text
+from streamauth.models.common import (
+    MAX_JSON_DEPTH,
+    parse_action,
+    parse_int,
+    parse_json_int,
+    parse_json_object,
+    parse_page,
+    parse_stream_id,
+    parse_text,
+)
+from streamauth.models.subscribers import BlockRequest
 from streamauth.models.tokens import TokenRequest, ValidateRequest
 
 
-@pytest.mark.parametrize("value", ["12", 12, 12.0, " 12 "])
-def test_parse_int_accepts_integers(value: object) -> None:
+@pytest.mark.parametrize("value", ["12", " 12 "])
+def test_parse_int_accepts_integer_strings(value: object) -> None:
+    """Query and path parameters are strings."""
     assert parse_int(value, "n") == 12
 
 
-@pytest.mark.parametrize("value", [None, "", "1.5", 1.5, "abc", True, "1e3", [], {}, "0x10", "9" * 30])
+@pytest.mark.parametrize("value", [12, 12.0])
+def test_parse_json_int_accepts_json_numbers(value: object) -> None:
+    assert parse_json_int(value, "n") == 12
+
+
+@pytest.mark.parametrize("value", ["12", "60", True, 1.5, None, [], {}, float("inf"), float("nan")])
+def test_parse_json_int_refuses_strings_and_non_integers(value: object) -> None:
+    """A number must be a JSON number: `"seconds": "60"` is a 400 (contract section 7)."""
+    with pytest.raises(BadRequest) as caught:
+        parse_json_int(value, "n")
+    assert caught.value.field == "n"
+
+
+def test_block_body_seconds_must_be_a_number_but_the_path_form_is_a_string() -> None:
+    with pytest.raises(BadRequest) as caught:
+        BlockRequest.from_json({"blockedType": "play", "seconds": "60"})
+    assert caught.value.field == "seconds"
+    assert BlockRequest.from_json({"blockedType": "play", "seconds": 60}).seconds == 60
+    assert BlockRequest.from_path("60", "play").seconds == 60
+
+
+def test_json_nested_deeper_than_32_is_a_400_before_the_parser_recurses() -> None:
+    deep = '{"a":' * 10_000 + "1" + "}" * 10_000
+    with pytest.raises(BadRequest, match="deeper than 32") as caught:
+        parse_json_object(deep)
+    assert caught.value.field == "body"
+    at_limit = "[" * (MAX_JSON_DEPTH - 1) + "]" * (MAX_JSON_DEPTH - 1)
+    assert parse_json_object('{"a":' + at_limit + "}") == {"a": parse_json_object('{"b":' + at_limit + "}")["b"]}
+    with pytest.raises(BadRequest, match="deeper"):
+        parse_json_object('{"a":' + "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH + "}")
+    # brackets inside strings are text, not nesting
+    assert parse_json_object('{"a": "' + "[" * 100 + '"}') == {"a": "[" * 100}
+
+
+@pytest.mark.parametrize("text", ['{"a": NaN}', '{"a": Infinity}', '{"a": -Infinity}', "{", '"x"'])
+def test_json_that_is_not_json_or_not_an_object_is_a_400(text: str) -> None:
+    with pytest.raises(BadRequest) as caught:
+        parse_json_object(text)
+    assert caught.value.field == "body"
+
+
+@pytest.mark.parametrize("value", [None, "", "1.5", 1.5, 12, 12.0, "abc", True, "1e3", [], {}, "0x10", "9" * 30])
 def test_parse_int_refuses_non_integers(value: object) -> None:
     with pytest.raises(BadRequest) as caught:
         parse_int(value, "n")

@@ -1,4 +1,4 @@
-"""Keys: derived per purpose from one master secret, optionally pinned, never printed."""
+"""Keys: one secret per purpose, each key long enough and unlike every other, never printed."""
 
 from __future__ import annotations
 
@@ -7,47 +7,51 @@ import json
 import pytest
 
 from streamauth.errors import ConfigurationError
-from streamauth.settings import DERIVED_KEYS, keys_from_secret
+from streamauth.settings import SECRET_OF_KEY, SECRETS, check_all_keys, check_keys, keys_from_secret
 
-MASTER = "a" * 64
-
-
-def test_every_purpose_gets_its_own_key() -> None:
-    keys = keys_from_secret(json.dumps({"master": MASTER}))
-    values = [
-        keys.rest_jwt_secret,
-        keys.jwt_stream_key,
-        keys.subscriber_auth_key,
-        keys.viewer_jwt_key,
-        keys.hook_secret,
-    ]
-    assert len(set(values)) == len(values)
-    assert all(len(v) >= 32 for v in values)
-    assert keys.publish_totp_secret is None and keys.play_totp_secret is None
+LONG = "a" * 40
 
 
-def test_pinned_keys_win_and_repr_hides_them() -> None:
-    pinned = "p" * 40
-    keys = keys_from_secret(json.dumps({"master": MASTER, "jwtStreamKey": pinned, "publishTotpSecret": "abc"}))
-    assert keys.jwt_stream_key == pinned
-    assert keys.publish_totp_secret == "abc"
-    assert pinned not in repr(keys) and MASTER not in repr(keys)
+def test_each_secret_holds_its_own_keys() -> None:
+    assert keys_from_secret("hook", json.dumps({"hookSecret": LONG})) == {"hookSecret": LONG}
+    found = keys_from_secret("subscribers", json.dumps({"subscriberSecretKey": LONG, "publishTotpSecret": "b" * 32}))
+    assert found == {"subscriberSecretKey": LONG, "publishTotpSecret": "b" * 32}
+    assert len(SECRET_OF_KEY) == sum(len(s.keys) + len(s.optional) for s in SECRETS.values())  # no key in two
 
 
 @pytest.mark.parametrize(
-    "secret",
+    ("name", "secret", "named"),
     [
-        "not json",
-        "[]",
-        json.dumps({}),
-        json.dumps({"master": "short"}),
-        json.dumps({"master": MASTER, "jwtStreamKey": "short"}),
+        ("hook", "not json", "not JSON"),
+        ("hook", "[]", "not a JSON object"),
+        ("hook", json.dumps({}), "hookSecret"),
+        ("hook", json.dumps({"hookSecret": "short"}), "hookSecret"),
+        ("subscribers", json.dumps({"subscriberSecretKey": LONG, "playTotpSecret": "short"}), "playTotpSecret"),
+        ("subscribers", json.dumps({"subscriberSecretKey": LONG, "playTotpSecret": LONG}), "playTotpSecret"),
     ],
 )
-def test_bad_secrets_are_configuration_errors(secret: str) -> None:
-    with pytest.raises(ConfigurationError):
-        keys_from_secret(secret)
+def test_bad_secrets_are_configuration_errors_naming_the_key(name: str, secret: str, named: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        keys_from_secret(name, secret)
+    assert named in caught.value.message
+    assert LONG not in caught.value.message  # names, never values
 
 
-def test_derived_key_names_are_unique() -> None:
-    assert len(set(DERIVED_KEYS)) == len(DERIVED_KEYS)
+def test_equal_keys_across_secrets_are_refused_by_name() -> None:
+    """The attack: pin restJwtSecret equal to jwtStreamKey, and a client-signed stream token
+    would verify as an operator credential."""
+    strings = {
+        "operator": json.dumps({"restJwtSecret": LONG}),
+        "streamJwt": json.dumps({"jwtStreamKey": LONG}),
+        "hook": json.dumps({"hookSecret": "h" * 40}),
+    }
+    with pytest.raises(ConfigurationError) as caught:
+        check_all_keys(strings)
+    assert "jwtStreamKey" in caught.value.message and "restJwtSecret" in caught.value.message
+    assert LONG not in caught.value.message
+
+
+def test_a_key_under_32_bytes_is_refused_even_if_its_characters_are_many_bytes() -> None:
+    check_keys({"a": "é" * 16, "b": "x" * 32})  # 32 bytes in UTF-8: long enough
+    with pytest.raises(ConfigurationError, match="shorter than 32 bytes: a"):
+        check_keys({"a": "x" * 31, "b": "y" * 32})

@@ -183,11 +183,16 @@ def parameter_defaults(template: dict[str, Any] | None = None) -> dict[str, str]
 
 
 def resolve(value: Any, refs: dict[str, str]) -> str:
-    """A template value (plain, !Ref or !Sub of known names) as the string Lambda would see."""
+    """A template value (plain, !Ref, !Sub of known names, or !Join of those) as the string Lambda
+    would see. A CommaDelimitedList parameter's !Ref inside !Join is its items."""
     if isinstance(value, dict) and "Ref" in value:
         return refs[value["Ref"]]
     if isinstance(value, dict) and "Fn::Sub" in value:
         return re.sub(r"\$\{([^}]+)\}", lambda m: refs[m.group(1)], value["Fn::Sub"])
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, items = value["Fn::Join"]
+        parts = items if isinstance(items, list) else [items]
+        return separator.join(resolve(part, refs) for part in parts)
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -219,10 +224,19 @@ class EventRule:
 
 
 def event_rules(template: dict[str, Any] | None = None) -> list[EventRule]:
+    """Each function's EventBridgeRule, its pattern's !Ref of a (CommaDelimitedList) parameter
+    resolved to the parameter's default, as CloudFormation would with the defaults."""
     template = template or load()
+    defaults = parameter_defaults(template)
     rules = []
     for name, res in _resources(template, "AWS::Serverless::Function").items():
         for event in res["Properties"].get("Events", {}).values():
             if event.get("Type") == "EventBridgeRule":
-                rules.append(EventRule(name, event["Properties"].get("Pattern", {})))
+                pattern = {
+                    field: defaults[allowed["Ref"]].split(",")
+                    if isinstance(allowed, dict) and "Ref" in allowed
+                    else allowed
+                    for field, allowed in event["Properties"].get("Pattern", {}).items()
+                }
+                rules.append(EventRule(name, pattern))
     return rules

@@ -1,6 +1,11 @@
 """One warm "execution environment": a process that imports a function's handler with its
 code directory and the layer on the path (as /var/task and /opt/python are on Lambda) and
-answers invocations read from a pipe. Logs go to stderr; the protocol owns the real stdout."""
+answers invocations read from a pipe. Logs go to stderr; the protocol owns the real stdout.
+
+The function's role, as template.yaml grants it, is enforced here (localapi.iam): an AWS call
+it does not allow fails with AccessDenied as in AWS (the function answers as it would there,
+a 503 for the store), a line on stderr names the missing permission, and every call is
+recorded under .build/iam/local (or $STREAMAUTH_IAM_RECORD) for the unused-grants report."""
 
 from __future__ import annotations
 
@@ -36,6 +41,9 @@ def main() -> None:
     sys.stdout = sys.stderr
     # /var/task first, then each layer's directory (/opt/python on Lambda)
     sys.path[0:0] = [code_dir, *sys.argv[5:]]
+    from localapi import iam
+
+    iam.enforce_for_process(function_name)  # before the handler creates any boto3 client
     module_name, _, attribute = handler_path.rpartition(".")
     handler = getattr(importlib.import_module(module_name), attribute)
     protocol_out.write(json.dumps({"ready": True}) + "\n")

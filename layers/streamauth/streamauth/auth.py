@@ -1,141 +1,92 @@
-"""Who is calling: the operator authorizer's logic and the principal handed to functions.
+"""Who is calling: the operator authorizer's logic.
 
 The authorizer authenticates (bad credentials → 401); functions authorize by scope
-(valid credentials without the right → 403). Each scheme is one entry in `_SCHEMES`, so a
-new credential kind (service-account keys, viewer JWTs) plugs in without touching callers.
+(valid credentials without the right → 403, models/principals.py). Each scheme is one entry
+in `_SCHEMES`, so a new credential kind plugs in without touching callers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from streamauth.errors import Forbidden, Unauthorized
+from streamauth.errors import Unauthorized
 from streamauth.logic import signing
+from streamauth.models.principals import ALL_SCOPES, OPERATOR, VIEWER, Principal
+from streamauth.settings import Keys
 
-OPERATOR = "operator"
-ALL_SCOPES = "*"
-# Scopes an endpoint may require; an operator JWT holds them all.
-SCOPE_TOKENS_WRITE = "tokens:write"
-SCOPE_SUBSCRIBERS_WRITE = "subscribers:write"
-SCOPE_READ = "read"
-SCOPE_ACCOUNTS_WRITE = "service-accounts:write"
-SERVICE_ACCOUNT = "serviceAccount"
-VIEWER = "viewer"
+# Claims that mark a JWT as another kind (stream, viewer, push): never an operator credential,
+# even if an operator pinned two keys alike.
+_OTHER_KINDS = ("streamId", "stream_id", "subscriberId", "aud")
 
 
 @dataclass(frozen=True)
-class Principal:
-    kind: str  # "operator" | "serviceAccount" | "viewer"
-    id: str
-    scopes: frozenset[str] = field(default_factory=frozenset)
-    attributes: dict[str, str | int] = field(default_factory=dict)
+class AuthContext:
+    """What the authenticators need: keys (read on use), the service-account lookup, the viewer
+    liveness check, and whether legacy operator JWTs without `exp` are allowed."""
 
-    def has_scope(self, scope: str) -> bool:
-        return ALL_SCOPES in self.scopes or scope in self.scopes
-
-    def describe(self) -> dict[str, Any]:
-        """GET /api/v1/users/me: service account id/name/scopes; viewer sub/stream_id/exp."""
-        if self.kind == VIEWER:
-            exp = self.attributes.get("exp")  # API Gateway may hand context numbers over as strings
-            exp = int(exp) if isinstance(exp, str) and exp.isdigit() else exp
-            return {"type": VIEWER, "sub": self.id, "stream_id": self.attributes.get("stream_id"), "exp": exp}
-        if self.kind == SERVICE_ACCOUNT:
-            return {
-                "type": SERVICE_ACCOUNT,
-                "id": self.id,
-                "name": self.attributes.get("name"),
-                "scopes": sorted(self.scopes),
-            }
-        return {"type": self.kind, "sub": self.id, "scopes": sorted(self.scopes)}
-
-    def to_context(self) -> dict[str, str | int]:
-        """API Gateway authorizer context: flat string/number values only."""
-        return {
-            "principalType": self.kind,
-            "principalId": self.id,
-            "scopes": " ".join(sorted(self.scopes)),
-            **self.attributes,
-        }
-
-    @classmethod
-    def from_context(cls, context: dict[str, Any]) -> Principal:
-        kind = context.get("principalType")
-        if not isinstance(kind, str) or not kind:
-            # Only reachable when a function is invoked without its authorizer.
-            raise Unauthorized("no principal: call through the API with credentials")
-        scopes = context.get("scopes")
-        reserved = {"principalType", "principalId", "scopes", "claims", "integrationLatency"}
-        return cls(
-            kind=kind,
-            id=str(context.get("principalId", "")),
-            scopes=frozenset(str(scopes).split()) if scopes else frozenset(),
-            attributes={k: v for k, v in context.items() if k not in reserved and isinstance(v, str | int)},
-        )
-
-
-def require_scope(principal: Principal, scope: str) -> None:
-    if not principal.has_scope(scope):
-        raise Forbidden(f"this credential lacks the '{scope}' scope")
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """What the authenticators need: keys, and a lookup of service accounts by key hash."""
-
-    rest_jwt_secret: str
-    viewer_jwt_key: str
-    service_account_pepper: str
+    keys: Keys
     find_account: Callable[[str, float], Principal | None]
+    viewer_alive: Callable[[str, int | None, float], bool]
+    allow_legacy_operator_jwt: bool = False
 
 
-def credentials() -> Credentials:
+def auth_context() -> AuthContext:
     from streamauth.service.accounts import find_by_key_hash
-    from streamauth.settings import get_keys
+    from streamauth.service.viewers import viewer_service
+    from streamauth.settings import get_keys, get_settings
 
-    keys = get_keys()
-    return Credentials(
-        rest_jwt_secret=keys.rest_jwt_secret,
-        viewer_jwt_key=keys.viewer_jwt_key,
-        service_account_pepper=keys.service_account_pepper,
+    return AuthContext(
+        keys=get_keys(),
         find_account=find_by_key_hash,
+        viewer_alive=lambda stream_id, iat, now: viewer_service().alive(stream_id, iat, now),
+        allow_legacy_operator_jwt=get_settings().allow_legacy_operator_jwt,
     )
 
 
-Authenticator = Callable[[str, Credentials, float], Principal]
+Authenticator = Callable[[str, AuthContext, float], Principal]
 
 
-def _bearer(token: str, credentials: Credentials, now: float) -> Principal:
-    """An operator JWT (REST JWT secret), else a public viewer JWT (its own key and audience)."""
+def _operator(token: str, context: AuthContext, now: float) -> Principal | None:
+    """An operator JWT (REST JWT secret; `exp` required unless legacy JWTs are allowed)."""
+    require = () if context.allow_legacy_operator_jwt else ("exp",)
+    try:
+        claims = signing.decode(token, context.keys.rest_jwt_secret, now, require=require)
+    except signing.InvalidJwt:
+        return None
+    if any(name in claims for name in _OTHER_KINDS):
+        return None
+    subject = claims.get("sub")
+    return Principal(OPERATOR, subject if isinstance(subject, str) and subject else OPERATOR, frozenset({ALL_SCOPES}))
+
+
+def _bearer(token: str, context: AuthContext, now: float) -> Principal:
+    """An operator JWT, else a public viewer JWT (its own key and audience) of a live stream."""
     from streamauth.logic.viewers import check_viewer_jwt
 
+    operator = _operator(token, context, now)
+    if operator is not None:
+        return operator
     try:
-        claims = signing.decode(token, credentials.rest_jwt_secret, now)
-    except signing.InvalidJwt:
-        pass
-    else:
-        subject = claims.get("sub")
-        name = subject if isinstance(subject, str) and subject else OPERATOR
-        return Principal(OPERATOR, name, frozenset({ALL_SCOPES}))
-    try:
-        viewer = check_viewer_jwt(token, credentials.viewer_jwt_key, now)
+        viewer = check_viewer_jwt(token, context.keys.viewer_jwt_key, now)
     except signing.InvalidJwt as exc:
         raise Unauthorized("invalid bearer token") from exc
-    return Principal(
-        VIEWER,
-        viewer["sub"],
-        frozenset(),
-        {"stream_id": viewer["stream_id"], "exp": int(viewer["exp"])},
-    )
+    issued_at = signing.issued_at(viewer)
+    if not context.viewer_alive(viewer["stream_id"], issued_at, now):
+        raise Unauthorized("this viewer token's stream was closed or its tokens revoked")
+    attributes: dict[str, str | int] = {"stream_id": viewer["stream_id"], "exp": int(viewer["exp"])}
+    if issued_at is not None:
+        attributes["iat"] = issued_at
+    return Principal(VIEWER, viewer["sub"], frozenset(), attributes)
 
 
-def _service_account_key(key: str, credentials: Credentials, now: float) -> Principal:
+def _service_account_key(key: str, context: AuthContext, now: float) -> Principal:
     from streamauth.logic.accounts import is_key, key_hash
 
     if not is_key(key):
         raise Unauthorized("a service-account key is 40 lowercase hex characters")
-    principal = credentials.find_account(key_hash(credentials.service_account_pepper, key), now)
+    principal = context.find_account(key_hash(context.keys.service_account_pepper, key), now)
     if principal is None:
         raise Unauthorized("unknown or revoked service-account key")
     return principal
@@ -145,7 +96,7 @@ _SCHEMES: dict[str, Authenticator] = {"bearer": _bearer, "token": _service_accou
 MAX_CREDENTIAL_LENGTH = 8192
 
 
-def authenticate(header: str | None, credentials: Credentials, now: float) -> Principal:
+def authenticate(header: str | None, context: AuthContext, now: float) -> Principal:
     """The principal behind an Authorization header value, or Unauthorized."""
     if not header:
         raise Unauthorized("missing Authorization header")
@@ -155,19 +106,25 @@ def authenticate(header: str | None, credentials: Credentials, now: float) -> Pr
     authenticator = _SCHEMES.get(scheme.lower())
     if authenticator is None or not value.strip():
         raise Unauthorized("expected 'Bearer <jwt>' or 'Token <key>'")
-    return authenticator(value.strip(), credentials, now)
+    return authenticator(value.strip(), context, now)
 
 
 def allow_policy(principal: Principal, method_arn: str) -> dict[str, Any]:
     """IAM policy for the whole API stage: the authorizer's cached answer then serves every
     route, and per-route rights are checked by scope in the functions."""
-    parts = method_arn.split("/")
-    resource = "/".join(parts[:2]) + "/*/*" if len(parts) >= 2 else method_arn
-    return {
-        "principalId": principal.id,
-        "policyDocument": {
-            "Version": "2012-10-17",
-            "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": resource}],
-        },
-        "context": principal.to_context(),
-    }
+    from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+        APIGatewayAuthorizerResponse,
+    )
+
+    arn = method_arn.split(":")
+    api_id, stage = (arn[5].split("/") + ["", ""])[:2] if len(arn) >= 6 else ("*", "*")
+    response = APIGatewayAuthorizerResponse(
+        principal_id=principal.id,
+        region=arn[3] if len(arn) >= 6 else "*",
+        aws_account_id=arn[4] if len(arn) >= 6 else "*",
+        api_id=api_id or "*",
+        stage=stage or "*",
+        context=principal.to_context(),
+    )
+    response.allow_all_routes()
+    return response.asdict()

@@ -40,6 +40,10 @@ class Conflict(StreamAuthError):
     """The item exists in a state that forbids the operation."""
 
 
+class UnsupportedMediaType(StreamAuthError):
+    """A JSON route was sent a body that is not `application/json`."""
+
+
 class RateLimited(StreamAuthError):
     """Too many requests for this caller or stream."""
 
@@ -61,6 +65,7 @@ HTTP_STATUS: dict[type[StreamAuthError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    UnsupportedMediaType: 415,
     RateLimited: 429,
     ConfigurationError: 500,
     StoreUnavailable: 503,

@@ -3,6 +3,8 @@ on a bad one), the server's body through its parser, then the one access decisio
 
 Replies: allow → 200 `{"code": 0, "allow": true, "reason": "allowed"}` (SRS wants code 0;
 nginx-rtmp, MediaMTX and Ant Media look at the status only); refuse → 403 with the reason.
+A renew (nginx-rtmp's on_update) that fails is a refusal, so the server drops the session
+(`notify_update_strict on`); an end (done/stop) is acknowledged with 200 whatever it frees.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from streamauth import clock
 from streamauth.errors import Forbidden
-from streamauth.http import ApiResponse, json_response, raw_body
-from streamauth.models.hooks import Hook, SessionEvent
+from streamauth.http import ApiResponse, json_response, raw_body, require_json
+from streamauth.models.hooks import Hook
 from streamauth.observability import logger, metrics
 from streamauth.settings import get_keys
 
@@ -24,28 +26,32 @@ Parser = Callable[[str], Hook]
 WRONG_HOOK_SECRET = "wrong_hook_secret"
 
 
-def _check_secret(app: APIGatewayRestResolver) -> None:
-    given = (app.current_event.path_parameters or {}).get("hookSecret") or ""
-    if not hmac.compare_digest(given.encode(), get_keys().hook_secret.encode()):
+def _check_secret(given: str) -> None:
+    if not hmac.compare_digest(given.encode("utf-8", "surrogatepass"), get_keys().hook_secret.encode()):
         metrics.add_metric(name="HookSecretRefused", unit=MetricUnit.Count, value=1)
         logger.warning("hook refused", extra={"reason": WRONG_HOOK_SECRET})
         raise Forbidden("wrong hook secret")
 
 
-def answer(app: APIGatewayRestResolver, parse: Parser) -> ApiResponse:
+def answer(app: APIGatewayRestResolver, hook_secret: str, parse: Parser, *, json: bool = True) -> ApiResponse:
     from streamauth.service.access import access_service
 
-    _check_secret(app)
+    _check_secret(hook_secret)
+    if json:
+        require_json(app)
     hook = parse(raw_body(app))
     now = clock.now()
     if hook is None:
         return json_response(200, {"code": 0, "allow": True, "reason": "ignored"})
-    if isinstance(hook, SessionEvent):
-        access_service().session_event(hook, now)
-        return json_response(200, {"code": 0, "allow": True, "reason": hook.kind})
-    decision = access_service().decide(hook, now)
+    details = {"server": hook.server, "stream_id": hook.stream_id, "action": hook.action, "phase": hook.phase}
+    if hook.phase == "end":
+        ended = access_service().end(hook)
+        logger.info("session ended" if ended else "no such session to end", extra=details)
+        return json_response(200, {"code": 0, "allow": True, "reason": "ended" if ended else "ignored"})
+    service = access_service()
+    decision = service.decide(hook, now) if hook.phase == "admit" else service.renew(hook, now)
     metrics.add_metric(name="AccessAllowed" if decision.allow else "AccessRefused", unit=MetricUnit.Count, value=1)
-    details = {"reason": decision.reason, "server": hook.server, "stream_id": hook.stream_id, "action": hook.action}
+    details.update(reason=decision.reason, session_id=decision.session_id or "")
     if not decision.allow:
         metrics.add_metric(name=f"AccessRefused_{decision.reason}", unit=MetricUnit.Count, value=1)
         logger.info("access refused", extra=details)

@@ -7,31 +7,46 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 
-from streamauth.auth import Principal, require_scope
-from streamauth.errors import BadRequest, StreamAuthError, http_status
+from streamauth.errors import BadRequest, StreamAuthError, UnsupportedMediaType, http_status
 from streamauth.models.common import Result, parse_json_object
+from streamauth.models.principals import Principal, require_scope
 from streamauth.observability import logger, metrics
 
 MAX_BODY_BYTES = 64 * 1024
 JSON = "application/json"
 _HEADERS = {"Cache-Control": "no-store"}  # replies carry tokens and codes: never cache them
+# The characters the resolver's route patterns match in a path segment (Powertools' rule).
+_ROUTABLE_SEGMENT = re.compile(r"[-._~()'!*:@,;=+&$%<> \[\]{}|^\w]+")
 
 ApiResponse = Response[str]
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
-def json_response(status: int, body: Any) -> ApiResponse:
-    return Response(status_code=status, content_type=JSON, body=json.dumps(body), headers=dict(_HEADERS))
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> ApiResponse:
+    return Response(
+        status_code=status, content_type=JSON, body=json.dumps(body), headers={**_HEADERS, **(headers or {})}
+    )
 
 
 def result(success: bool, message: str | None = None, data_id: str | None = None, status: int = 200) -> ApiResponse:
     return json_response(status, Result(success, message, data_id).to_dict())
+
+
+def outcome_result(outcome: str, done: str, unknown: str) -> ApiResponse:
+    """The Result of an ordered change: applied; unknown item (success false, as Ant Media
+    answers); or stale: a newer change already stands, so this one was acknowledged, not applied."""
+    if outcome == "applied":
+        return result(True, done)
+    if outcome == "unknown":
+        return result(False, unknown)
+    return result(False, "not applied: a newer change to it already stands")
 
 
 def error_body(error: StreamAuthError, status: int) -> dict[str, Any]:
@@ -59,6 +74,12 @@ def api(scope: str | None = None) -> APIGatewayRestResolver:
 
     @app.not_found
     def _not_found(_: Exception) -> ApiResponse:
+        # API Gateway routed the request here (its path parameters are set), but a parameter
+        # holds characters the resolver's patterns do not match: name it, as a 400.
+        for name, value in (app.current_event.path_parameters or {}).items():
+            if not _ROUTABLE_SEGMENT.fullmatch(value or ""):
+                error = BadRequest(name, "contains characters that are not allowed")
+                return json_response(400, error_body(error, 400))
         return json_response(404, Result(False, "no such route", None, 404).to_dict())
 
     if scope is not None:
@@ -84,6 +105,11 @@ def handler(app: APIGatewayRestResolver) -> LambdaHandler:
 
 def query(app: APIGatewayRestResolver) -> dict[str, str]:
     return dict(app.current_event.query_string_parameters or {})
+
+
+def source_ip(app: APIGatewayRestResolver) -> str:
+    """The caller's address as API Gateway saw it."""
+    return app.current_event.request_context.identity.source_ip or "unknown"
 
 
 def principal(app: APIGatewayRestResolver) -> Principal:
@@ -120,6 +146,18 @@ def raw_body(app: APIGatewayRestResolver, *, required: bool = True) -> str:
         raise BadRequest("body", "is not valid UTF-8") from exc
 
 
+def require_json(app: APIGatewayRestResolver) -> None:
+    """JSON routes take `application/json` (a UTF-8 charset parameter allowed) and nothing else:
+    a form, text or XML post is a 415, so a browser cannot post one cross-site without a
+    CORS preflight."""
+    value = app.current_event.get_header_value("content-type", default_value="", case_sensitive=False) or ""
+    media_type, *parameters = (part.strip().lower() for part in value.split(";"))
+    charsets = [p.partition("=")[2].strip('"') for p in parameters if p.startswith("charset=")]
+    if media_type != JSON or any(charset not in ("utf-8", "utf8") for charset in charsets):
+        raise UnsupportedMediaType("Content-Type: must be application/json", "Content-Type")
+
+
 def json_body(app: APIGatewayRestResolver) -> dict[str, Any]:
-    """The request body as a JSON object, or BadRequest("body", why)."""
+    """The request body as a JSON object, or 415 (not JSON's media type) / 400 naming why."""
+    require_json(app)
     return parse_json_object(raw_body(app))

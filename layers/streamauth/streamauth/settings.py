@@ -1,50 +1,74 @@
-"""Typed settings: environment read once, lazily; secrets fetched from Secrets Manager and cached.
+"""Typed settings and keys.
 
-The deployment keeps ONE Secrets Manager secret (generated at deploy time) holding
-`{"master": "<random>"}`. Every key streamauth needs is derived from it per purpose, so
-tokens of one kind can never verify as another. An operator may pin a key by adding it to
-the same secret (e.g. `"jwtStreamKey": "..."` to share it with clients that sign their own
-JWT stream tokens); the publish/play TOTP secrets exist only when added that way.
+Settings come from the environment, read once, lazily. Keys live in Secrets Manager, ONE
+SECRET PER PURPOSE (see `SECRETS`), so each function can read only the keys it needs: the
+operator signing key only where operator credentials are checked, the hook secret only in
+the hooks, and so on. A secret is fetched on first use of one of its keys (never at import
+time) and re-read every `secret_cache_seconds`, so a rotation reaches every function.
+
+Every key is checked when its secret is loaded: at least 32 bytes, and different from every
+other key this process holds; otherwise ConfigurationError names the keys (never a value).
+`check_all_keys` applies the same rule across every secret (the local runner at start-up,
+and `make check-keys` for a deployed stack, which can read them all).
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import os
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any, Literal
 
 from streamauth.errors import ConfigurationError, StoreUnavailable
 
-# Keys derived from the master secret unless pinned in the secret itself.
-DERIVED_KEYS = (
-    "restJwtSecret",
-    "jwtStreamKey",
-    "subscriberAuthKey",
-    "viewerJwtKey",
-    "hookSecret",
-    "serviceAccountPepper",
-    "subscriberSecretKey",
-)
-# Keys that exist only when an operator sets them (Ant Media's app settings).
-OPTIONAL_KEYS = ("publishTotpSecret", "playTotpSecret")
-MIN_KEY_LENGTH = 32
+MIN_KEY_BYTES = 32
+PublicViewersDefault = Literal["open", "closed"]
+
+
+@dataclass(frozen=True)
+class SecretSpec:
+    """One Secrets Manager secret: the environment variable holding its ARN, the keys it must
+    hold, and keys an operator may add (Ant Media's app settings)."""
+
+    env: str
+    keys: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+
+# name -> spec; the template's secrets (README, "Deploy and operate") mirror this table.
+SECRETS: dict[str, SecretSpec] = {
+    "operator": SecretSpec("OPERATOR_SECRET_ARN", ("restJwtSecret",)),
+    "serviceAccounts": SecretSpec("SERVICE_ACCOUNT_SECRET_ARN", ("serviceAccountPepper",)),
+    "streamJwt": SecretSpec("STREAM_JWT_SECRET_ARN", ("jwtStreamKey",)),
+    "viewerJwt": SecretSpec("VIEWER_JWT_SECRET_ARN", ("viewerJwtKey",)),
+    "hook": SecretSpec("HOOK_SECRET_ARN", ("hookSecret",)),
+    "subscribers": SecretSpec(
+        "SUBSCRIBER_SECRET_ARN", ("subscriberSecretKey",), ("publishTotpSecret", "playTotpSecret")
+    ),
+    "push": SecretSpec("PUSH_SECRET_ARN", ("subscriberAuthKey",)),
+}
+SECRET_OF_KEY: dict[str, str] = {key: name for name, spec in SECRETS.items() for key in (*spec.keys, *spec.optional)}
 
 
 @dataclass(frozen=True)
 class Settings:
     table_name: str
-    secret_arn: str
+    secret_arns: Mapping[str, str]  # secret name (SECRETS) -> ARN
     time_token_period: int
     viewer_token_ttl: int
     revocation_cache_seconds: float
     secret_cache_seconds: float
     event_bus_name: str
     dead_letter_queue_url: str
+    public_viewers_default: PublicViewersDefault
+    allow_legacy_operator_jwt: bool
+    allowed_event_sources: frozenset[str]
+    jwt_expiry_ends_sessions: bool
 
 
 def _int_env(name: str, default: int, minimum: int) -> int:
@@ -60,109 +84,200 @@ def _int_env(name: str, default: int, minimum: int) -> int:
     return value
 
 
+def _choice_env(name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = os.environ.get(name, "") or default
+    if value not in allowed:
+        raise ConfigurationError(f"setting {name} must be one of {', '.join(allowed)}")
+    return value
+
+
 @cache
 def get_settings() -> Settings:
+    viewers = _choice_env("PUBLIC_VIEWERS_DEFAULT", "closed", ("open", "closed"))
+    legacy = _choice_env("ALLOW_LEGACY_OPERATOR_JWT", "false", ("true", "false"))
+    expiry_ends = _choice_env("JWT_EXPIRY_ENDS_SESSIONS", "true", ("true", "false"))
+    sources = os.environ.get("ALLOWED_EVENT_SOURCES", "")
     return Settings(
         table_name=os.environ.get("TABLE_NAME", ""),
-        secret_arn=os.environ.get("SECRET_ARN", ""),
+        secret_arns={name: os.environ.get(spec.env, "") for name, spec in SECRETS.items()},
         time_token_period=_int_env("TIME_TOKEN_PERIOD", 60, 1),
         viewer_token_ttl=_int_env("VIEWER_TOKEN_TTL", 600, 1),
         revocation_cache_seconds=_int_env("REVOCATION_CACHE_SECONDS", 5, 0),
         secret_cache_seconds=_int_env("SECRET_CACHE_SECONDS", 300, 0),
         event_bus_name=os.environ.get("EVENT_BUS_NAME", ""),
         dead_letter_queue_url=os.environ.get("DEAD_LETTER_QUEUE_URL", ""),
+        public_viewers_default="open" if viewers == "open" else "closed",
+        allow_legacy_operator_jwt=legacy == "true",
+        allowed_event_sources=frozenset(s.strip() for s in sources.split(",") if s.strip()),
+        jwt_expiry_ends_sessions=expiry_ends == "true",
     )
 
 
-@dataclass(frozen=True)
-class Keys:
-    """Every key, resolved. Never log or return an instance."""
+# --- keys ---------------------------------------------------------------------------------
 
-    rest_jwt_secret: str
-    jwt_stream_key: str
-    subscriber_auth_key: str
-    viewer_jwt_key: str
-    hook_secret: str
-    service_account_pepper: str
-    subscriber_secret_key: str
-    publish_totp_secret: str | None
-    play_totp_secret: str | None
+
+def check_keys(keys: Mapping[str, str]) -> None:
+    """Every key at least MIN_KEY_BYTES bytes and no two equal, else ConfigurationError naming
+    them (never a value). Keys of one kind must never verify as another's."""
+    short = sorted(name for name, value in keys.items() if len(value.encode()) < MIN_KEY_BYTES)
+    if short:
+        raise ConfigurationError(f"keys shorter than {MIN_KEY_BYTES} bytes: {', '.join(short)}")
+    names = sorted(keys)
+    for i, first in enumerate(names):
+        for second in names[i + 1 :]:
+            if hmac.compare_digest(keys[first].encode(), keys[second].encode()):
+                raise ConfigurationError(f"keys {first} and {second} are equal: every key must differ")
+
+
+def keys_from_secret(name: str, secret_string: str) -> dict[str, str]:
+    """The keys one secret holds (its required keys, and optional ones that are set)."""
+    spec = SECRETS[name]
+    try:
+        data = json.loads(secret_string)
+    except ValueError as exc:
+        raise ConfigurationError(f"the {name} secret is not JSON") from exc
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"the {name} secret is not a JSON object")
+    found: dict[str, str] = {}
+    for key in spec.keys:
+        value = data.get(key)
+        if not isinstance(value, str) or not value:
+            raise ConfigurationError(f"the {name} secret has no {key}")
+        found[key] = value
+    for key in spec.optional:
+        value = data.get(key)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ConfigurationError(f"the {name} secret's {key} must be a non-empty string")
+        if value:
+            found[key] = value
+    check_keys(found)
+    return found
+
+
+def check_all_keys(secret_strings: Mapping[str, str]) -> None:
+    """The start-up check across every secret (local runner, `make check-keys`)."""
+    keys: dict[str, str] = {}
+    for name, secret_string in secret_strings.items():
+        keys.update(keys_from_secret(name, secret_string))
+    check_keys(keys)
+
+
+SecretFetcher = Callable[[str], str]
+
+
+def _fetch_secret_string(arn: str) -> str:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from streamauth.aws import secrets_client  # lazy: only the first load pays the import
+
+    try:
+        reply: dict[str, Any] = secrets_client().get_secret_value(SecretId=arn)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in ("ResourceNotFoundException", "DecryptionFailure"):
+            raise ConfigurationError(f"a secret cannot be read ({code})") from exc
+        # Throttling, service errors, and AccessDenied (the function's policy lacks this secret,
+        # which AWS answers the same way): the caller gets a 503, the log names the reason.
+        raise StoreUnavailable("the secret store is unavailable, retry later") from exc
+    except BotoCoreError as exc:
+        raise StoreUnavailable("the secret store is unavailable, retry later") from exc
+    return str(reply.get("SecretString", ""))
+
+
+class _KeyRing:
+    """The secrets this process has loaded, each with the time it was fetched."""
+
+    def __init__(self, fetch: SecretFetcher) -> None:
+        self._fetch = fetch
+        self._lock = threading.Lock()
+        self._loaded: dict[str, tuple[float, dict[str, str]]] = {}
+
+    def secret(self, name: str) -> dict[str, str]:
+        settings = get_settings()
+        with self._lock:
+            cached = self._loaded.get(name)
+            if cached is not None and time.monotonic() - cached[0] < settings.secret_cache_seconds:
+                return cached[1]
+            arn = settings.secret_arns.get(name, "")
+            if not arn:
+                raise ConfigurationError(f"setting {SECRETS[name].env} is not set")
+            keys = keys_from_secret(name, self._fetch(arn))
+            others = {k: v for other, (_, held) in self._loaded.items() if other != name for k, v in held.items()}
+            check_keys({**others, **keys})
+            self._loaded[name] = (time.monotonic(), keys)
+            return keys
+
+    def key(self, key: str) -> str | None:
+        return self.secret(SECRET_OF_KEY[key]).get(key)
+
+    def forget(self) -> None:
+        with self._lock:
+            self._loaded.clear()
+
+
+_ring = _KeyRing(_fetch_secret_string)
+
+
+def _required(key: str) -> str:
+    value = _ring.key(key)
+    if value is None:  # unreachable for required keys: keys_from_secret checked them
+        raise ConfigurationError(f"no {key}")
+    return value
+
+
+class Keys:
+    """Every key by name; reading one loads its secret (once per cache period). Never log or
+    return an instance's values."""
+
+    @property
+    def rest_jwt_secret(self) -> str:
+        return _required("restJwtSecret")
+
+    @property
+    def service_account_pepper(self) -> str:
+        return _required("serviceAccountPepper")
+
+    @property
+    def jwt_stream_key(self) -> str:
+        return _required("jwtStreamKey")
+
+    @property
+    def viewer_jwt_key(self) -> str:
+        return _required("viewerJwtKey")
+
+    @property
+    def hook_secret(self) -> str:
+        return _required("hookSecret")
+
+    @property
+    def subscriber_secret_key(self) -> str:
+        return _required("subscriberSecretKey")
+
+    @property
+    def subscriber_auth_key(self) -> str:
+        return _required("subscriberAuthKey")
+
+    @property
+    def publish_totp_secret(self) -> str | None:
+        return _ring.key("publishTotpSecret")
+
+    @property
+    def play_totp_secret(self) -> str | None:
+        return _ring.key("playTotpSecret")
 
     def __repr__(self) -> str:  # keep keys out of tracebacks and logs
         return "Keys(<redacted>)"
 
 
-def derive(master: str, purpose: str) -> str:
-    return hmac.new(master.encode(), f"streamauth/{purpose}".encode(), hashlib.sha256).hexdigest()
-
-
-def keys_from_secret(secret_string: str) -> Keys:
-    try:
-        data = json.loads(secret_string)
-    except ValueError as exc:
-        raise ConfigurationError("the streamauth secret is not JSON") from exc
-    if not isinstance(data, dict):
-        raise ConfigurationError("the streamauth secret is not a JSON object")
-    master = data.get("master")
-    if not isinstance(master, str) or len(master) < MIN_KEY_LENGTH:
-        raise ConfigurationError(f"the streamauth secret needs a 'master' of at least {MIN_KEY_LENGTH} characters")
-    resolved: dict[str, str | None] = {}
-    for name in DERIVED_KEYS:
-        pinned = data.get(name)
-        if pinned is not None and (not isinstance(pinned, str) or len(pinned) < MIN_KEY_LENGTH):
-            raise ConfigurationError(f"secret key {name} must be a string of at least {MIN_KEY_LENGTH} characters")
-        resolved[name] = pinned or derive(master, name)
-    for name in OPTIONAL_KEYS:
-        value = data.get(name)
-        resolved[name] = value if isinstance(value, str) and value else None
-    return Keys(
-        rest_jwt_secret=str(resolved["restJwtSecret"]),
-        jwt_stream_key=str(resolved["jwtStreamKey"]),
-        subscriber_auth_key=str(resolved["subscriberAuthKey"]),
-        viewer_jwt_key=str(resolved["viewerJwtKey"]),
-        hook_secret=str(resolved["hookSecret"]),
-        service_account_pepper=str(resolved["serviceAccountPepper"]),
-        subscriber_secret_key=str(resolved["subscriberSecretKey"]),
-        publish_totp_secret=resolved["publishTotpSecret"],
-        play_totp_secret=resolved["playTotpSecret"],
-    )
-
-
-_keys_lock = threading.Lock()
-_keys_cache: tuple[float, Keys] | None = None
+_keys = Keys()
 
 
 def get_keys() -> Keys:
-    """The deployment's keys, fetched once and refreshed every `secret_cache_seconds` (rotation)."""
-    global _keys_cache
-    settings = get_settings()
-    with _keys_lock:
-        cached = _keys_cache
-        if cached is not None and time.monotonic() - cached[0] < settings.secret_cache_seconds:
-            return cached[1]
-        if not settings.secret_arn:
-            raise ConfigurationError("setting SECRET_ARN is not set")
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        from streamauth.aws import secrets_client  # lazy: only the first call pays the import
-
-        try:
-            reply = secrets_client().get_secret_value(SecretId=settings.secret_arn)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in ("ResourceNotFoundException", "AccessDeniedException", "DecryptionFailure"):
-                raise ConfigurationError("the streamauth secret cannot be read") from exc
-            raise StoreUnavailable("the secret store is unavailable, retry later") from exc
-        except BotoCoreError as exc:
-            raise StoreUnavailable("the secret store is unavailable, retry later") from exc
-        keys = keys_from_secret(reply.get("SecretString", ""))
-        _keys_cache = (time.monotonic(), keys)
-        return keys
+    """The deployment's keys, each secret loaded on first use and refreshed (rotation)."""
+    return _keys
 
 
 def reset_caches() -> None:
     """Forget settings and keys (tests, and the local runner after it rewrites env)."""
-    global _keys_cache
     get_settings.cache_clear()
-    with _keys_lock:
-        _keys_cache = None
+    _ring.forget()

@@ -24,9 +24,5 @@ def key_hash(pepper: str, key: str) -> str:
     return hmac.new(pepper.encode(), key.encode(), hashlib.sha256).hexdigest()
 
 
-def same_hash(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())
-
-
 def is_key(value: str) -> bool:
     return KEY.fullmatch(value) is not None

@@ -7,9 +7,10 @@ correlate TokenCreated/TokenConsumed/TokenExpired without revealing it.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
+
+from streamauth.logic.sessions import credential_ref
 
 DYNAMODB_SERVICE = "dynamodb.amazonaws.com"
 
@@ -18,10 +19,6 @@ DYNAMODB_SERVICE = "dynamodb.amazonaws.com"
 class Change:
     detail_type: str
     detail: dict[str, Any]
-
-
-def token_ref(token_id: str) -> str:
-    return hashlib.sha256(token_id.encode()).hexdigest()[:16]
 
 
 def _plain(image: dict[str, Any] | None) -> dict[str, Any]:
@@ -57,7 +54,7 @@ def changes(record: dict[str, Any]) -> list[Change]:
         token = {
             "streamId": item.get("streamId"),
             "type": item.get("type"),
-            "tokenRef": token_ref(str(item.get("tokenId"))),
+            "tokenRef": credential_ref(str(item.get("tokenId"))),
         }
         if name == "INSERT":
             return [Change("TokenCreated", {**token, "expireDate": item.get("expireDate")})]
@@ -97,7 +94,13 @@ def changes(record: dict[str, Any]) -> list[Change]:
             return [Change("SubscriberUnblocked", subscriber)]
         return []
     if kind == "session":
-        session = {"streamId": item.get("streamId"), "subscriberId": item.get("subscriberId")}
+        session = {
+            "streamId": item.get("streamId"),
+            "sessionId": item.get("sk"),
+            "action": item.get("action"),
+            "server": item.get("server"),
+            "subscriberId": item.get("subscriberId"),
+        }
         if name == "INSERT":
             return [Change("SessionStarted", session)]
         if name == "REMOVE":

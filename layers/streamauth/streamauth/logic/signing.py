@@ -1,7 +1,11 @@
 """HS256 JWTs with the algorithm pinned and time checked against the caller's clock.
 
 PyJWT's own exp/nbf/iat checks read the wall clock, so they are turned off and done here
-with the `now` the caller passes (tests control time; nothing sleeps).
+with the `now` the caller passes (tests control time; nothing sleeps). The rules (contract
+section 7): `exp` and `nbf` with a leeway of LEEWAY seconds for clocks that disagree; an
+`iat` more than MAX_IAT_SKEW seconds ahead is refused, whatever the leeway (a token dated in
+the future would otherwise outlive every revocation); times are numbers, and the JWTs
+streamauth makes carry integers.
 """
 
 from __future__ import annotations
@@ -9,6 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 ALGORITHM = "HS256"
+LEEWAY = 30  # seconds of clock skew tolerated on exp and nbf
+MAX_IAT_SKEW = 60  # seconds an iat may lie ahead of our clock
 
 
 class InvalidJwt(Exception):
@@ -28,7 +34,7 @@ def looks_like_jwt(token: str) -> bool:
 def decode(
     token: str, key: str, now: float, *, require: tuple[str, ...] = (), audience: str | None = None
 ) -> dict[str, Any]:
-    """Verified claims, or InvalidJwt. `exp` and `nbf` are enforced when present."""
+    """Verified claims, or InvalidJwt. `exp`, `nbf` and `iat` are checked when present."""
     import jwt
 
     try:
@@ -55,8 +61,18 @@ def decode(
     for name in ("exp", "nbf", "iat"):
         if name in claims and (isinstance(claims[name], bool) or not isinstance(claims[name], int | float)):
             raise InvalidJwt(f"{name} is not a number")
-    if "exp" in claims and now >= claims["exp"]:
+    if "exp" in claims and now >= claims["exp"] + LEEWAY:
         raise InvalidJwt("expired")
-    if "nbf" in claims and now < claims["nbf"]:
+    if "nbf" in claims and now < claims["nbf"] - LEEWAY:
         raise InvalidJwt("not yet valid")
+    if "iat" in claims and claims["iat"] > now + MAX_IAT_SKEW:
+        raise InvalidJwt("issued in the future")
     return claims
+
+
+def issued_at(claims: dict[str, Any]) -> int | None:
+    """A verified token's `iat` in whole seconds, or None when it has none."""
+    iat = claims.get("iat")
+    if isinstance(iat, bool) or not isinstance(iat, int | float):
+        return None
+    return int(iat)

@@ -7,7 +7,6 @@ import base64
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
 
 DIGITS = 6
 WINDOW = 1  # steps accepted either side of the current one
@@ -55,11 +54,12 @@ def new_b32_secret() -> str:
     return pyotp.random_base32(length=32)
 
 
-def matching_step(key: bytes, code: str, now: float, period: int, last_step: int) -> int | None:
-    """The step (current ±1) whose code is `code` and that is newer than the last accepted."""
+def matching_step(key: bytes, code: str, now: float, period: int) -> int | None:
+    """The step (current, or one either side) whose code is `code`; whether it was already
+    accepted is for the caller's replay check. `code` is 6 ASCII digits (validated before)."""
     current = step(now, period)
     for candidate in (current, current - WINDOW, current + WINDOW):
-        if candidate > last_step and hmac.compare_digest(totp(key, candidate * period, period), code):
+        if hmac.compare_digest(totp(key, candidate * period, period).encode(), code.encode()):
             return candidate
     return None
 
@@ -69,17 +69,12 @@ def lockout_seconds(lockouts: int) -> int:
     return int(min(LOCKOUT_FIRST * 2 ** max(0, lockouts - 1), LOCKOUT_MAX))
 
 
-@dataclass(frozen=True)
-class VerifyState:
-    """Per subscriber: replay protection and brute-force lockout."""
-
-    last_step: int = -1
-    failures: int = 0
-    lockouts: int = 0
-    locked_until_ms: int = 0
-
-    def locked(self, now: float) -> bool:
-        return self.locked_until_ms > now * 1000
+def lockout_ends_ms(failures: int, lockouts: int, attempt_at_ms: int) -> int | None:
+    """When the lockout a guess counter stands in ends (unix ms), or None when it is not in one.
+    A counter at MAX_FAILURES is locked from its fifth guess for the next lockout's length."""
+    if failures < MAX_FAILURES:
+        return None
+    return attempt_at_ms + lockout_seconds(lockouts + 1) * 1000
 
 
 # --- secrets at rest -------------------------------------------------------------------

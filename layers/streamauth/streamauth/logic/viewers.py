@@ -15,7 +15,7 @@ def viewer_claims(request: ViewerTokenRequest, now: float, lifetime: int) -> dic
     return {
         "stream_id": request.stream_id,
         "sub": request.unique_user_identifier,
-        "iat": round(now, 3),
+        "iat": int(now),
         "exp": int(now) + lifetime,
         "jti": secrets.token_hex(16),
         "aud": AUDIENCE,

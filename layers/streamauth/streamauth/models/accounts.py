@@ -6,11 +6,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from streamauth.auth import SCOPE_ACCOUNTS_WRITE, SCOPE_READ, SCOPE_SUBSCRIBERS_WRITE, SCOPE_TOKENS_WRITE
 from streamauth.errors import BadRequest
 from streamauth.models.common import parse_text
+from streamauth.models.principals import SCOPE_READ, SCOPE_SUBSCRIBERS_WRITE, SCOPE_TOKENS_WRITE, SCOPES
 
-SCOPES = (SCOPE_TOKENS_WRITE, SCOPE_SUBSCRIBERS_WRITE, SCOPE_READ, SCOPE_ACCOUNTS_WRITE)
 DEFAULT_SCOPES = (SCOPE_TOKENS_WRITE, SCOPE_SUBSCRIBERS_WRITE, SCOPE_READ)
 ACCOUNT_ID = re.compile(r"sa_[0-9a-f]{16}")
 

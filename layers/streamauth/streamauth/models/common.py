@@ -31,13 +31,36 @@ class Result:
         return {"success": self.success, "message": self.message, "dataId": self.data_id, "errorId": self.error_id}
 
 
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _json_depth_exceeds(text: str, limit: int) -> bool:
+    """Whether arrays/objects nest deeper than `limit` (brackets inside strings do not count),
+    checked before parsing: the standard parser recurses, and 10,000 levels exhaust the stack."""
+    depth = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def parse_json_object(text: str, field: str = "body") -> dict[str, Any]:
-    """A JSON object from text, or BadRequest(field, why)."""
+    """A JSON object from text, or BadRequest(field, why): not JSON (NaN and Infinity are not),
+    not an object, or nested deeper than MAX_JSON_DEPTH levels."""
     import json
 
+    if _json_depth_exceeds(text, MAX_JSON_DEPTH):
+        raise BadRequest(field, f"nests deeper than {MAX_JSON_DEPTH} levels")
     try:
-        parsed = json.loads(text)
-    except ValueError as exc:
+        parsed = json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
         raise BadRequest(field, "is not valid JSON") from exc
     if not isinstance(parsed, dict):
         raise BadRequest(field, "must be a JSON object")
@@ -62,25 +85,33 @@ def parse_action(value: object, field: str = "type") -> Action:
     return value  # type: ignore[return-value]  # checked against ACTIONS above
 
 
-def parse_int(value: object, field: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
-    """An integer from a query/path string or a JSON number (not a bool, not a float with a fraction)."""
-    if value is None or value == "":
-        raise BadRequest(field, "is required")
-    if isinstance(value, bool):
-        raise BadRequest(field, "must be an integer")
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
-        number = int(value)
-    elif isinstance(value, str) and _INT.fullmatch(value.strip()):
-        number = int(value.strip())
-    else:
-        raise BadRequest(field, "must be an integer")
+def _bounded(number: int, field: str, minimum: int | None, maximum: int | None) -> int:
     if minimum is not None and number < minimum:
         raise BadRequest(field, f"must be at least {minimum}")
     if maximum is not None and number > maximum:
         raise BadRequest(field, f"must be at most {maximum}")
     return number
+
+
+def parse_int(value: object, field: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """An integer from a query or path parameter (a string of digits)."""
+    if value is None or value == "":
+        raise BadRequest(field, "is required")
+    if not isinstance(value, str) or not _INT.fullmatch(value.strip()):
+        raise BadRequest(field, "must be an integer")
+    return _bounded(int(value.strip()), field, minimum, maximum)
+
+
+def parse_json_int(value: object, field: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """An integer from a JSON body: a JSON number without a fraction; `"60"` (a string) and
+    `true` are refused, as the contract says."""
+    if value is None:
+        raise BadRequest(field, "is required")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadRequest(field, "must be a JSON number (an integer, not a string)")
+    if isinstance(value, float) and not (value.is_integer() and abs(value) < 2**63):
+        raise BadRequest(field, "must be an integer")
+    return _bounded(int(value), field, minimum, maximum)
 
 
 def parse_text(value: object, field: str, *, required: bool = False, max_length: int = MAX_TEXT) -> str | None:

@@ -1,13 +1,16 @@
 """Events in and out of streamauth (EventBridge), validated like HTTP input.
 
-Inbound commands (any source, on the `streamauth` bus) are parsed into typed models; a
-malformed one raises BadEvent with the reason, and goes to the dead-letter queue.
+Inbound commands (on the `streamauth` bus, from the sources the deployment allows) are parsed
+into typed models; a malformed one raises BadEvent with the reason, and goes to the
+dead-letter queue. An event's `time` is the time of its intent, by which it is ordered
+against other changes (contract section 7): one dated more than MAX_FUTURE_SECONDS ahead is
+refused, as a JWT's `iat` is.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from streamauth.errors import BadRequest
@@ -15,7 +18,8 @@ from streamauth.models.accounts import parse_account_id
 from streamauth.models.common import parse_stream_id
 from streamauth.models.subscribers import BlockRequest, parse_subscriber_id
 
-SOURCE = "streamauth"  # the source of every event streamauth emits
+SOURCE = "streamauth"  # the source of every event streamauth emits (never accepted as a command)
+MAX_FUTURE_SECONDS = 60
 
 
 class BadEvent(Exception):
@@ -29,8 +33,9 @@ class BadEvent(Exception):
 @dataclass(frozen=True)
 class Envelope:
     id: str
+    source: str
     detail_type: str
-    time: float  # the event's own time: effects derived from it repeat identically
+    time: float  # the event's own time (its intent): effects derived from it repeat identically
     detail: dict[str, Any]
 
 
@@ -73,26 +78,33 @@ Command = (
 )
 
 
-def envelope(event: dict[str, Any]) -> Envelope:
+def envelope(event: dict[str, Any], now: float, allowed_sources: frozenset[str]) -> Envelope:
+    """The validated envelope of an inbound event: its id, an allowed source, a known time."""
     if not isinstance(event, dict):
         raise BadEvent("the event is not a JSON object")
-    event_id, detail_type, detail, when = (
+    event_id, source, detail_type, detail, when = (
         event.get("id"),
+        event.get("source"),
         event.get("detail-type"),
         event.get("detail"),
         event.get("time"),
     )
     if not isinstance(event_id, str) or not event_id or len(event_id) > 256:
         raise BadEvent("id: missing or not a string")
+    if not isinstance(source, str) or source == SOURCE or source not in allowed_sources:
+        raise BadEvent(f"source: {str(source)[:64]!r} may not send commands (AllowedEventSources)")
     if not isinstance(detail_type, str) or not detail_type:
         raise BadEvent("detail-type: missing")
     if not isinstance(detail, dict):
         raise BadEvent("detail: must be a JSON object")
     try:
-        timestamp = datetime.fromisoformat(str(when).replace("Z", "+00:00")).timestamp()
+        moment = datetime.fromisoformat(str(when).replace("Z", "+00:00"))
     except ValueError as exc:
         raise BadEvent("time: must be an ISO 8601 timestamp") from exc
-    return Envelope(event_id, detail_type, timestamp, detail)
+    timestamp = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+    if timestamp > now + MAX_FUTURE_SECONDS:
+        raise BadEvent(f"time: more than {MAX_FUTURE_SECONDS} s in the future")
+    return Envelope(event_id, source, detail_type, timestamp, detail)
 
 
 def _stream_and_subscriber(detail: dict[str, Any]) -> tuple[str, str]:
@@ -110,9 +122,7 @@ def command(envelope: Envelope) -> Command:
                 return StreamEnded(parse_stream_id(detail.get("streamId"), "streamId"))
             case "BlockSubscriber":
                 stream_id, subscriber_id = _stream_and_subscriber(detail)
-                return BlockSubscriber(
-                    stream_id, subscriber_id, BlockRequest.parse(detail.get("blockedType"), detail.get("seconds"))
-                )
+                return BlockSubscriber(stream_id, subscriber_id, BlockRequest.from_json(detail))
             case "UnblockSubscriber":
                 return UnblockSubscriber(*_stream_and_subscriber(detail))
             case "DeleteSubscriber":

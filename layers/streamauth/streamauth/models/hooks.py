@@ -3,51 +3,59 @@
 Facts per server are in the README ("Media servers"). The rules that matter for security:
 nginx-rtmp appends the client's own query string after its fields, so server-set fields
 (`call`, `name`, `app`, `clientid`, `addr`) are taken from their FIRST occurrence and a
-client cannot redirect a token to another stream or action.
+client cannot redirect a token to another stream or action; and every field is validated
+(charset and length) before it reaches crypto or the store: a malformed one is a 400 naming it.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 from streamauth.errors import BadRequest
 from streamauth.models.common import Action, parse_json_object, parse_stream_id
+from streamauth.models.subscribers import parse_code, parse_subscriber_id
 
-MAX_FIELD = 4096
+MAX_TOKEN = 4096
+# One-time tokens are url-safe base64 and hex; JWTs are three base64url parts with dots.
+TOKEN = re.compile(rf"[A-Za-z0-9_\-.]{{1,{MAX_TOKEN}}}")
+# Server-set identifiers (addresses, client and session ids, app names): printable ASCII.
+SERVER_FIELD = re.compile(r"[\x21-\x7e]{1,128}")
+
+Phase = Literal["admit", "renew", "end"]
+NGINX, SRS, MEDIAMTX, ANTMEDIA = "nginx-rtmp", "srs", "mediamtx", "antmedia"
 
 
 @dataclass(frozen=True)
-class Credentials:
+class PresentedCredentials:
+    """What a client presented: a token (one-time, JWT stream token or viewer JWT), or a
+    subscriber id with its time code."""
+
     token: str | None = None
     subscriber_id: str | None = None
     subscriber_code: str | None = None
 
 
 @dataclass(frozen=True)
-class AccessRequest:
-    """May this client publish/play this stream?"""
-
-    server: str  # "nginx-rtmp" | "srs" | "mediamtx" | "antmedia"
-    stream_id: str
-    action: Action
-    credentials: Credentials
-    session_id: str | None  # the server's client/session id, for connection leases
-    client_ip: str | None = None
-
-
-@dataclass(frozen=True)
-class SessionEvent:
-    """A session ended (done/stop/unpublish) or is still alive (update)."""
+class HookRequest:
+    """A media server asks to admit, renew or end a publish or play."""
 
     server: str
-    session_id: str
-    kind: str  # "end" | "renew"
+    phase: Phase
+    stream_id: str
+    actions: tuple[Action, ...]  # one; both for nginx-rtmp's on_done, which does not say
+    credentials: PresentedCredentials
+    server_session: str | None  # the server's own identity for the session
+    client_ip: str | None = None
+
+    @property
+    def action(self) -> Action:
+        return self.actions[0]
 
 
-Hook = AccessRequest | SessionEvent | None  # None: an event we acknowledge and ignore
+Hook = HookRequest | None  # None: a callback we acknowledge and ignore
 
 
 def _first(pairs: list[tuple[str, str]]) -> dict[str, str]:
@@ -57,48 +65,64 @@ def _first(pairs: list[tuple[str, str]]) -> dict[str, str]:
     return first
 
 
-def _credentials(fields: dict[str, str]) -> Credentials:
-    def text(name: str) -> str | None:
-        value = fields.get(name)
-        if value is None or value == "":
-            return None
-        if len(value) > MAX_FIELD:
-            raise BadRequest(name, f"must be at most {MAX_FIELD} characters")
-        return value
+def _credentials(fields: dict[str, str]) -> PresentedCredentials:
+    token = fields.get("token") or None
+    if token is not None and not TOKEN.fullmatch(token):
+        raise BadRequest("token", f"must be 1-{MAX_TOKEN} characters of letters, digits, '_', '-' and '.'")
+    subscriber_id = fields.get("subscriberId") or None
+    code = fields.get("subscriberCode") or None
+    return PresentedCredentials(
+        token,
+        parse_subscriber_id(subscriber_id) if subscriber_id is not None else None,
+        parse_code(code, "subscriberCode") if code is not None else None,
+    )
 
-    return Credentials(text("token"), text("subscriberId"), text("subscriberCode"))
 
-
-def _session(server: str, *parts: str | None) -> str | None:
-    present = [p for p in parts if p]
-    if not present:
+def _server_field(value: str | None, field: str) -> str | None:
+    if value is None or value == "":
         return None
-    session = ":".join([server, *present])
-    return session[:512]
+    if not SERVER_FIELD.fullmatch(value):
+        raise BadRequest(field, "must be 1-128 printable ASCII characters")
+    return value
+
+
+def _identity(*parts: tuple[str | None, str]) -> str | None:
+    """The server's identity for a session from its validated parts, or None when it sends none."""
+    present = [_server_field(value, field) for value, field in parts]
+    return "/".join(p or "" for p in present) if any(present) else None
+
+
+_NGINX_CALLS: dict[str, tuple[Phase, tuple[Action, ...]]] = {
+    "publish": ("admit", ("publish",)),
+    "play": ("admit", ("play",)),
+    "publish_done": ("end", ("publish",)),
+    "play_done": ("end", ("play",)),
+    "done": ("end", ("publish", "play")),
+    "update_publish": ("renew", ("publish",)),
+    "update_play": ("renew", ("play",)),
+}
 
 
 def parse_nginx(body: str) -> Hook:
-    """nginx-rtmp notify: form body (or query with notify_method get); client args appended last."""
+    """nginx-rtmp notify: form body (or query with notify_method get); client args appended last.
+    Every call carries the session's name and args, so done and update name the same session."""
     fields = _first(parse_qsl(body, keep_blank_values=True))
     call = fields.get("call", "")
-    session = _session("nginx-rtmp", fields.get("addr"), fields.get("clientid"), fields.get("app"))
-    if call in ("publish", "play"):
-        action: Action = "publish" if call == "publish" else "play"
-        return AccessRequest(
-            "nginx-rtmp",
-            parse_stream_id(fields.get("name"), "name"),
-            action,
-            _credentials(fields),
-            session,
-            fields.get("addr"),
-        )
-    if call in ("publish_done", "play_done", "done"):
-        return SessionEvent("nginx-rtmp", session, "end") if session else None
-    if call in ("update_publish", "update_play"):
-        return SessionEvent("nginx-rtmp", session, "renew") if session else None
-    if call == "connect":
-        return None
-    raise BadRequest("call", "must be a nginx-rtmp notify call (publish, play, *_done, update_*)")
+    if call in ("connect", "disconnect", "record_done", "update"):
+        return None  # connection-level and recorder calls: nothing to decide
+    if call not in _NGINX_CALLS:
+        raise BadRequest("call", "must be a nginx-rtmp notify call (publish, play, *_done, update_*)")
+    phase, actions = _NGINX_CALLS[call]
+    identity = _identity((fields.get("app"), "app"), (fields.get("addr"), "addr"), (fields.get("clientid"), "clientid"))
+    return HookRequest(
+        NGINX,
+        phase,
+        parse_stream_id(fields.get("name"), "name"),
+        actions,
+        _credentials(fields),
+        identity,
+        _server_field(fields.get("addr"), "addr"),
+    )
 
 
 def _str(data: dict[str, Any], name: str) -> str | None:
@@ -112,49 +136,64 @@ def _str(data: dict[str, Any], name: str) -> str | None:
     return value
 
 
+_SRS_ACTIONS: dict[str, tuple[Phase, Action]] = {
+    "on_publish": ("admit", "publish"),
+    "on_play": ("admit", "play"),
+    "on_unpublish": ("end", "publish"),
+    "on_stop": ("end", "play"),
+}
+
+
 def parse_srs(body: str) -> Hook:
-    """SRS http_hooks: JSON; `param` is the client's query WITH its leading '?'."""
+    """SRS http_hooks: JSON; `param` is the client's query WITH its leading '?' (on the stop and
+    unpublish calls too, so they name the same session)."""
     data = parse_json_object(body)
     action = _str(data, "action") or ""
-    session = _session("srs", _str(data, "server_id"), _str(data, "client_id"))
-    if action in ("on_publish", "on_play"):
-        param = (_str(data, "param") or "").removeprefix("?")
-        fields = _first(parse_qsl(param, keep_blank_values=True))
-        verb: Action = "publish" if action == "on_publish" else "play"
-        return AccessRequest(
-            "srs",
-            parse_stream_id(_str(data, "stream"), "stream"),
-            verb,
-            _credentials(fields),
-            session,
-            _str(data, "ip"),
-        )
-    if action in ("on_unpublish", "on_stop"):
-        return SessionEvent("srs", session, "end") if session else None
-    if action in ("on_connect", "on_close", "on_dvr", "on_hls", "on_hls_notify"):
+    if action in ("on_connect", "on_close", "on_dvr", "on_hls", "on_hls_notify", "on_forward"):
         return None
-    raise BadRequest("action", "must be an SRS http_hooks action")
+    if action not in _SRS_ACTIONS:
+        raise BadRequest("action", "must be an SRS http_hooks action")
+    phase, verb = _SRS_ACTIONS[action]
+    param = (_str(data, "param") or "").removeprefix("?")
+    return HookRequest(
+        SRS,
+        phase,
+        parse_stream_id(_str(data, "stream"), "stream"),
+        (verb,),
+        _credentials(_first(parse_qsl(param, keep_blank_values=True))),
+        _identity((_str(data, "server_id"), "server_id"), (_str(data, "client_id"), "client_id")),
+        _server_field(_str(data, "ip"), "ip"),
+    )
 
 
 def parse_mediamtx(body: str) -> Hook:
-    """MediaMTX authMethod http: JSON {user, password, token, ip, action, path, protocol, id, query}."""
+    """MediaMTX authMethod http: JSON {user, password, token, ip, action, path, protocol, id, query}.
+    MediaMTX asks once per session (and per HLS request): there is no done or update call."""
     data = parse_json_object(body)
     action = _str(data, "action") or ""
     if action not in ("publish", "read", "playback"):
         raise BadRequest("action", "only publish, read and playback are authorized by streamauth")
     path = (_str(data, "path") or "").strip("/")
     fields = _first(parse_qsl(_str(data, "query") or "", keep_blank_values=True))
-    # MediaMTX puts a Bearer token or the password in its own fields; the query holds ours.
-    for alternative in ("token", "password"):
-        if not fields.get("token") and _str(data, alternative):
-            fields["token"] = _str(data, alternative) or ""
-    if not fields.get("subscriberId") and _str(data, "user"):
-        fields.setdefault("subscriberId", _str(data, "user") or "")
+    # MediaMTX puts a Bearer token, a user and a password in its own fields; the query holds
+    # ours. A user with a 6-digit password is a subscriber and its code; else the password is a token.
+    user, password = _str(data, "user") or "", _str(data, "password") or ""
+    if user and not fields.get("subscriberId"):
+        fields["subscriberId"] = user
+        if password.isdigit() and len(password) == 6 and not fields.get("subscriberCode"):
+            fields["subscriberCode"], password = password, ""
+    for alternative in (_str(data, "token") or "", password):
+        if not fields.get("token") and alternative:
+            fields["token"] = alternative
     verb: Action = "publish" if action == "publish" else "play"
-    stream = path.rsplit("/", 1)[-1]
-    session = _session("mediamtx", _str(data, "id"))
-    return AccessRequest(
-        "mediamtx", parse_stream_id(stream, "path"), verb, _credentials(fields), session, _str(data, "ip")
+    return HookRequest(
+        MEDIAMTX,
+        "admit",
+        parse_stream_id(path.rsplit("/", 1)[-1], "path"),
+        (verb,),
+        _credentials(fields),
+        _identity((_str(data, "id"), "id")),
+        _server_field(_str(data, "ip"), "ip"),
     )
 
 
@@ -170,7 +209,8 @@ def _java_map(text: str) -> dict[str, str]:
 
 
 def parse_antmedia(body: str) -> Hook:
-    """Ant Media webhookAuthenticateURL (publish) and play auth: JSON with `mode`."""
+    """Ant Media webhookAuthenticateURL (publish) and play auth: JSON with `mode`. Ant Media
+    sends no session id and no done call: sessions are told apart by their credential."""
     data = parse_json_object(body)
     mode = _str(data, "mode") or "publish"
     fields: dict[str, str] = {}
@@ -185,4 +225,4 @@ def parse_antmedia(body: str) -> Hook:
             fields[name] = value
     verb: Action = "play" if mode == "play" else "publish"
     stream = _str(data, "streamId") or _str(data, "name")
-    return AccessRequest("antmedia", parse_stream_id(stream, "streamId"), verb, _credentials(fields), None, None)
+    return HookRequest(ANTMEDIA, "admit", parse_stream_id(stream, "streamId"), (verb,), _credentials(fields), None)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from streamauth.errors import BadRequest
-from streamauth.models.common import Action, parse_action, parse_int, parse_text
+from streamauth.models.common import Action, parse_action, parse_int, parse_json_int, parse_text
 
 BlockType = Literal["play", "publish", "publish_play"]
 BLOCK_TYPES: tuple[BlockType, ...] = ("play", "publish", "publish_play")
@@ -78,12 +78,11 @@ def parse_subscriber_id(value: object, field: str = "subscriberId") -> str:
     return value
 
 
-def parse_subscriber_path(params: dict[str, str] | None) -> tuple[str, str]:
+def parse_subscriber_path(stream_id: str, subscriber_id: str) -> tuple[str, str]:
     """(streamId, subscriberId) from `/v2/broadcasts/{id}/subscribers/{sid}/...`."""
     from streamauth.models.common import parse_stream_id
 
-    params = params or {}
-    return parse_stream_id(params.get("id")), parse_subscriber_id(params.get("sid"), "sid")
+    return parse_stream_id(stream_id), parse_subscriber_id(subscriber_id, "sid")
 
 
 def parse_b32_secret(value: object) -> str | None:
@@ -113,7 +112,7 @@ def _optional_int(body: dict[str, Any], name: str, default: int | None, minimum:
     value = body.get(name)
     if value is None:
         return default
-    return parse_int(value, name, minimum=minimum, maximum=maximum)
+    return parse_json_int(value, name, minimum=minimum, maximum=maximum)
 
 
 @dataclass(frozen=True)
@@ -146,16 +145,46 @@ class BlockRequest:
     blocked_type: BlockType
     seconds: int
 
-    @classmethod
-    def parse(cls, blocked_type: object, seconds: object) -> BlockRequest:
+    @staticmethod
+    def _type(blocked_type: object) -> BlockType:
         if blocked_type in (None, ""):
             raise BadRequest("blockedType", "is required")
         if blocked_type not in BLOCK_TYPES:
             raise BadRequest("blockedType", "must be 'play', 'publish' or 'publish_play'")
-        return cls(blocked_type, parse_int(seconds, "seconds", minimum=1, maximum=MAX_BLOCK_SECONDS))  # type: ignore[arg-type]
+        return blocked_type  # type: ignore[return-value]  # checked against BLOCK_TYPES
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> BlockRequest:
+        """`{"blockedType", "seconds"}` (a body or an event's detail): seconds a JSON number."""
+        blocked_type = cls._type(body.get("blockedType"))
+        return cls(blocked_type, parse_json_int(body.get("seconds"), "seconds", minimum=1, maximum=MAX_BLOCK_SECONDS))
+
+    @classmethod
+    def from_path(cls, seconds: object, blocked_type: object) -> BlockRequest:
+        """Ant Media's path form `.../block/{seconds}/{type}`."""
+        blocked_type = cls._type(blocked_type)
+        return cls(blocked_type, parse_int(seconds, "seconds", minimum=1, maximum=MAX_BLOCK_SECONDS))
 
 
 CODE = re.compile(r"[0-9]{6}")
+
+
+def parse_code(value: object, field: str = "code") -> str:
+    if value is None or value == "":
+        raise BadRequest(field, "is required")
+    if not isinstance(value, str) or not CODE.fullmatch(value):
+        raise BadRequest(field, "must be a string of exactly 6 digits")
+    return value
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    """A subscriber code check as the access decision sees it: accepted or why not, and the
+    connection limit of a stored subscriber (None: not stored, no limit to enforce)."""
+
+    accepted: bool
+    reason: str
+    connection_limit: int | None
 
 
 @dataclass(frozen=True)
@@ -165,9 +194,4 @@ class VerifyRequest:
 
     @classmethod
     def parse(cls, body: dict[str, Any]) -> VerifyRequest:
-        code = body.get("code")
-        if code is None or code == "":
-            raise BadRequest("code", "is required")
-        if not isinstance(code, str) or not CODE.fullmatch(code):
-            raise BadRequest("code", "must be a string of exactly 6 digits")
-        return cls(code, parse_action(body.get("type")))
+        return cls(parse_code(body.get("code")), parse_action(body.get("type")))

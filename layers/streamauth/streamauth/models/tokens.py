@@ -11,6 +11,7 @@ from streamauth.models.common import (
     Action,
     parse_action,
     parse_int,
+    parse_json_int,
     parse_stream_id,
     parse_text,
 )
@@ -69,7 +70,7 @@ class ValidateRequest:
     def parse(cls, body: dict[str, Any]) -> ValidateRequest:
         if "expireDate" in body and body["expireDate"] is not None:
             # Accepted for Ant Media compatibility; the stored expiry is what counts.
-            parse_int(body["expireDate"], "expireDate")
+            parse_json_int(body["expireDate"], "expireDate")
         token_id = parse_text(body.get("tokenId"), "tokenId", required=True, max_length=4096)
         return cls(
             token_id=str(token_id),

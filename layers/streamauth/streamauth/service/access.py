@@ -1,22 +1,23 @@
 """The ONE stream-access decision every media-server adapter calls.
 
 `decide` admits or refuses a publish/play with a reason code (documented in the README,
-"Media servers"); `session_event` keeps connection leases true when sessions end or renew.
+"Media servers") and records the admitted session in the same DynamoDB request that uses
+the credential; `renew` re-decides a live session; `end` frees it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
 from dataclasses import dataclass
-from typing import Protocol
 
+from streamauth.errors import StoreUnavailable
 from streamauth.logic.signing import looks_like_jwt
-from streamauth.models.common import Action
-from streamauth.models.hooks import AccessRequest, SessionEvent
+from streamauth.models.hooks import HookRequest
+from streamauth.models.sessions import CredentialRef
+from streamauth.service.sessions import SessionService, session_service
+from streamauth.service.subscribers import CodeResult, SubscriberService, subscriber_service
 from streamauth.service.tokens import TokenService, token_service
-from streamauth.store.leases import LeaseStore
-
-LEASE_SECONDS = 90  # nginx-rtmp's on_update (notify_update_timeout 30 s) renews well within it
+from streamauth.service.viewers import ViewerService, viewer_service
 
 # Reason codes: logged and counted on every refusal, never with the token or code itself.
 ALLOWED = "allowed"
@@ -24,35 +25,26 @@ MISSING_CREDENTIALS = "missing_credentials"
 INVALID_TOKEN = "invalid_token"
 INVALID_CODE = "invalid_code"
 CONNECTION_LIMIT = "connection_limit"
-REASONS = (ALLOWED, MISSING_CREDENTIALS, INVALID_TOKEN, INVALID_CODE, CONNECTION_LIMIT)
+CLAIM_ATTEMPTS = 3  # a slot taken between the look and the write: look again
 
 
 @dataclass(frozen=True)
 class Decision:
     allow: bool
     reason: str
-
-
-@dataclass(frozen=True)
-class CodeCheck:
-    """What the subscriber check answers: accepted or why not, and the connection limit."""
-
-    accepted: bool
-    reason: str
-    connection_limit: int | None  # None: not a stored subscriber, no limit to enforce
-
-
-class SubscriberVerifier(Protocol):
-    def __call__(self, stream_id: str, subscriber_id: str, code: str, action: Action, now: float) -> CodeCheck: ...
+    session_id: str | None = None
 
 
 class AccessService:
-    def __init__(self, tokens: TokenService, leases: LeaseStore, verify_code: SubscriberVerifier) -> None:
+    def __init__(
+        self, tokens: TokenService, viewers: ViewerService, subscribers: SubscriberService, sessions: SessionService
+    ) -> None:
         self._tokens = tokens
-        self._leases = leases
-        self._verify_code = verify_code
+        self._viewers = viewers
+        self._subscribers = subscribers
+        self._sessions = sessions
 
-    def decide(self, request: AccessRequest, now: float) -> Decision:
+    def decide(self, request: HookRequest, now: float) -> Decision:
         credentials = request.credentials
         if credentials.token:
             return self._token(request, credentials.token, now)
@@ -60,45 +52,59 @@ class AccessService:
             return self._subscriber(request, credentials.subscriber_id, credentials.subscriber_code, now)
         return Decision(False, MISSING_CREDENTIALS)
 
-    def _token(self, request: AccessRequest, token: str, now: float) -> Decision:
+    def _token(self, request: HookRequest, token: str, now: float) -> Decision:
         if looks_like_jwt(token):
-            valid = self._tokens.jwt_is_valid(token, request.stream_id, request.action, now) or (
-                request.action == "play" and self._tokens.viewer_jwt_is_valid(token, request.stream_id, now)
-            )
-        else:
-            valid = self._tokens.consume(request.stream_id, token, request.action, now)
-        return Decision(valid, ALLOWED if valid else INVALID_TOKEN)
+            credential: CredentialRef | None = self._tokens.stream_jwt(token, request.stream_id, request.action, now)
+            if credential is None and request.action == "play":
+                credential = self._viewers.check(token, request.stream_id, now)
+            if credential is None:
+                return Decision(False, INVALID_TOKEN)
+            session = self._sessions.new(request, credential, None, now)
+            self._sessions.record(session, now)
+            return Decision(True, ALLOWED, session.session_id)
+        reference = self._tokens.one_time_ref(token)
+        if reference is None:
+            return Decision(False, INVALID_TOKEN)
+        session = self._sessions.new(request, reference, None, now)
+        also = [self._sessions.put_item(session, now)]
+        used = self._tokens.consume(request.stream_id, token, request.action, now, also) is not None
+        return Decision(True, ALLOWED, session.session_id) if used else Decision(False, INVALID_TOKEN)
 
-    def _subscriber(self, request: AccessRequest, subscriber_id: str, code: str, now: float) -> Decision:
-        check = self._verify_code(request.stream_id, subscriber_id, code, request.action, now)
-        if not check.accepted:
-            return Decision(False, check.reason or INVALID_CODE)
-        if check.connection_limit is None or request.session_id is None:
-            return Decision(True, ALLOWED)
-        expires = int(now) + LEASE_SECONDS
-        if self._leases.renew(request.session_id, expires):  # re-auth of a live session
-            return Decision(True, ALLOWED)
-        if self._leases.acquire(
-            request.stream_id, subscriber_id, request.session_id, check.connection_limit, now, expires
-        ):
-            return Decision(True, ALLOWED)
+    def _subscriber(self, request: HookRequest, subscriber_id: str, code: str, now: float) -> Decision:
+        checked = self._subscribers.check(
+            request.stream_id, subscriber_id, code, request.action, now, request.client_ip
+        )
+        if isinstance(checked, CodeResult):
+            return Decision(False, _hook_reason(checked))
+        for _ in range(CLAIM_ATTEMPTS):
+            try:
+                claim = self._sessions.claim(request, subscriber_id, checked.subscriber, now)
+                if claim is None:
+                    break
+                session, item = claim
+                result, slot_taken = self._subscribers.accept(checked, now, [item])
+            except StoreUnavailable:
+                with contextlib.suppress(StoreUnavailable):  # the store failed us, not the client: no guess
+                    self._subscribers.release(checked)
+                raise
+            if not slot_taken:
+                return Decision(result.success, result.reason if not result.success else ALLOWED, session.session_id)
+            if checked.subscriber is None or checked.subscriber.concurrent_connections_limit == 1:
+                break  # the one slot is held by a live session: no other to try
+        self._subscribers.release(checked)
         return Decision(False, CONNECTION_LIMIT)
 
-    def session_event(self, event: SessionEvent, now: float) -> bool:
-        if event.kind == "renew":
-            return self._leases.renew(event.session_id, int(now) + LEASE_SECONDS)
-        return self._leases.release(event.session_id)
+    def renew(self, request: HookRequest, now: float) -> Decision:
+        renewal = self._sessions.renew(request, now)
+        return Decision(renewal.renewed, ALLOWED if renewal.renewed else renewal.reason)
+
+    def end(self, request: HookRequest) -> bool:
+        return self._sessions.end(request)
 
 
-def _verify_subscriber(stream_id: str, subscriber_id: str, code: str, action: Action, now: float) -> CodeCheck:
-    # Imported on use: token-only decisions never load the subscriber code.
-    from streamauth.service.subscribers import verify_for_access
-
-    verify: Callable[[str, str, str, Action, float], CodeCheck] = verify_for_access
-    return verify(stream_id, subscriber_id, code, action, now)
+def _hook_reason(result: CodeResult) -> str:
+    return INVALID_CODE if result.reason == "not_configured" else result.reason
 
 
 def access_service() -> AccessService:
-    from streamauth.store import lease_store
-
-    return AccessService(token_service(), lease_store(), _verify_subscriber)
+    return AccessService(token_service(), viewer_service(), subscriber_service(), session_service())

@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import threading
 
-from streamauth.auth import SERVICE_ACCOUNT, Principal
 from streamauth.errors import NotFound
 from streamauth.logic.accounts import key_hash, new_account_id, new_key
 from streamauth.models.accounts import Account, CreateAccountRequest
-from streamauth.settings import get_keys
+from streamauth.models.principals import SERVICE_ACCOUNT, Principal
+from streamauth.settings import Keys, get_keys
 from streamauth.store import AccountStore, account_store
 
 LAST_USED_EVERY = 3600  # seconds between lastUsed writes per account and execution environment
 
 
 class AccountService:
-    def __init__(self, store: AccountStore, pepper: str) -> None:
+    def __init__(self, store: AccountStore, keys: Keys) -> None:
         self._store = store
-        self._pepper = pepper
+        self._keys = keys  # the pepper is read only where a key is hashed (list and delete need none)
 
     def create(self, request: CreateAccountRequest, now: float) -> tuple[Account, str]:
         """The account and its key: the only time the key is ever seen."""
         account = Account(new_account_id(), request.name, request.scopes, int(now), None)
         key = new_key()
-        self._store.create(account, key_hash(self._pepper, key))
+        self._store.create(account, key_hash(self._keys.service_account_pepper, key))
         return account, key
 
     def list(self) -> list[Account]:
@@ -35,7 +35,7 @@ class AccountService:
             raise NotFound(f"no service account {account_id}")
         account, old_hash = found
         key = new_key()
-        if not self._store.rotate(account, old_hash, key_hash(self._pepper, key)):
+        if not self._store.rotate(account, old_hash, key_hash(self._keys.service_account_pepper, key)):
             raise NotFound(f"service account {account_id} changed or was deleted meanwhile; retry")
         return account, key
 
@@ -45,7 +45,7 @@ class AccountService:
 
 
 def account_service() -> AccountService:
-    return AccountService(account_store(), get_keys().service_account_pepper)
+    return AccountService(account_store(), get_keys())
 
 
 _touched: dict[str, float] = {}

@@ -2,8 +2,9 @@
 
 Inbound: one consumer with a typed dispatch (`_HANDLERS`): six commands share the parsing,
 the idempotency marker and the dead-letter path, and are rare enough that one warm function
-serves them all better than six cold ones. Effects take their time from the event itself, so
-a redelivery that slips past the marker repeats them identically.
+serves them all better than six cold ones. Effects take their time from the event itself
+(the time of the intent): a redelivery that slips past the marker repeats them identically,
+and an event older than the last change it would make is acknowledged and ignored.
 """
 
 from __future__ import annotations
@@ -30,54 +31,56 @@ from streamauth.models.events import (
 from streamauth.settings import get_settings
 
 MAX_ENTRIES_PER_PUT = 10  # EventBridge PutEvents limit
+APPLIED, STALE, UNKNOWN, DUPLICATE = "applied", "stale", "unknown", "duplicate"
 
 
-def _revoke(cmd: Command, when: float) -> None:
-    from streamauth.service.tokens import token_service
+def _revoke(cmd: Command, when: float) -> str:
+    from streamauth.service.streams import stream_service
 
     assert isinstance(cmd, RevokeStreamTokens | StreamEnded)
     # EventBridge times have whole seconds: revoke through the end of that second, so no
     # token issued before the event was put survives it (deterministic on redelivery too).
-    token_service().revoke_all(cmd.stream_id, int(when) + 0.999)
+    return APPLIED if stream_service().revoke(cmd.stream_id, int(when) * 1000 + 999) else STALE
 
 
-def _stream_ended(cmd: Command, when: float) -> None:
-    from streamauth.store import lease_store
+def _stream_ended(cmd: Command, when: float) -> str:
+    from streamauth.service.sessions import session_service
 
     assert isinstance(cmd, StreamEnded)
-    _revoke(cmd, when)
-    lease_store().free_stream(cmd.stream_id)
+    outcome = _revoke(cmd, when)
+    session_service().end_stream(cmd.stream_id)
+    return outcome
 
 
-def _block(cmd: Command, when: float) -> None:
+def _block(cmd: Command, when: float) -> str:
     from streamauth.service.subscribers import subscriber_service
 
     assert isinstance(cmd, BlockSubscriber)
-    subscriber_service().block(cmd.stream_id, cmd.subscriber_id, cmd.block, when)
+    return subscriber_service().block(cmd.stream_id, cmd.subscriber_id, cmd.block, when)
 
 
-def _unblock(cmd: Command, when: float) -> None:
+def _unblock(cmd: Command, when: float) -> str:
     from streamauth.service.subscribers import subscriber_service
 
     assert isinstance(cmd, UnblockSubscriber)
-    subscriber_service().unblock(cmd.stream_id, cmd.subscriber_id)
+    return subscriber_service().unblock(cmd.stream_id, cmd.subscriber_id, when)
 
 
-def _delete_subscriber(cmd: Command, when: float) -> None:
+def _delete_subscriber(cmd: Command, when: float) -> str:
     from streamauth.service.subscribers import subscriber_service
 
     assert isinstance(cmd, DeleteSubscriber)
-    subscriber_service().delete(cmd.stream_id, cmd.subscriber_id)
+    return subscriber_service().delete(cmd.stream_id, cmd.subscriber_id, when)
 
 
-def _revoke_account(cmd: Command, when: float) -> None:
+def _revoke_account(cmd: Command, when: float) -> str:
     from streamauth.service.accounts import account_service
 
     assert isinstance(cmd, RevokeServiceAccount)
-    account_service().delete(cmd.id)
+    return APPLIED if account_service().delete(cmd.id) else UNKNOWN
 
 
-_HANDLERS: dict[type, Callable[[Command, float], None]] = {
+_HANDLERS: dict[type, Callable[[Command, float], str]] = {
     RevokeStreamTokens: _revoke,
     StreamEnded: _stream_ended,
     BlockSubscriber: _block,
@@ -88,16 +91,18 @@ _HANDLERS: dict[type, Callable[[Command, float], None]] = {
 
 
 def handle_command(event: dict[str, Any], now: float) -> str:
-    """'applied', 'duplicate', or BadEvent (dead-letter it). Store failures raise (retry)."""
+    """'applied', 'stale' (older than the state it would change: acknowledged, ignored),
+    'unknown' (no such subscriber or account), 'duplicate', or BadEvent (dead-letter it).
+    Store failures raise (Lambda retries the event)."""
     from streamauth.store import event_store
 
-    parsed: Envelope = envelope(event)
+    parsed: Envelope = envelope(event, now, get_settings().allowed_event_sources)
     cmd = command(parsed)
     markers = event_store()
     if markers.seen(parsed.id, now):
-        return "duplicate"
-    _HANDLERS[type(cmd)](cmd, parsed.time)
-    return "applied" if markers.mark(parsed.id, parsed.detail_type, now) else "duplicate"
+        return DUPLICATE
+    outcome = _HANDLERS[type(cmd)](cmd, parsed.time)
+    return outcome if markers.mark(parsed.id, parsed.detail_type, now) else DUPLICATE
 
 
 def dead_letter(event: Any, reason: str) -> None:

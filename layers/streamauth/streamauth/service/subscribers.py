@@ -1,36 +1,45 @@
 """Subscriber use cases: profiles, blocks, time codes (handed out and checked), push tokens.
 
-Code checks (`verify`) follow one rule for the API and the media-server hooks: the current
-step ±1; a step once accepted is never accepted again; a blocked subscriber's codes are
-refused for the blocked action; after 5 wrong codes in a row every code is refused for
-30 s, then 60 s, 120 s, ... at most 15 min; a success resets the count.
+Code checks follow one rule for the API and the media-server hooks: the current step ±1; a
+step once accepted is never accepted again (a replay, not a wrong guess); a blocked
+subscriber's codes are refused for the blocked action; at most 5 wrong codes are evaluated
+in a row, whatever the concurrency, then every code is refused for 30 s, then 60 s, 120 s,
+... at most 15 min; a success resets the count. For a subscriber that is not stored (its
+secret derived from the app's TOTP setting) the guess budget is per stream and per client
+address, so changing the subscriberId gains nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from streamauth.errors import BadRequest, ConfigurationError
+from streamauth.errors import BadRequest, ConfigurationError, StoreUnavailable
 from streamauth.logic import signing, totp
 from streamauth.models.common import Action
 from streamauth.models.subscribers import BlockRequest, CreateSubscriberRequest, Subscriber
-from streamauth.service.access import CodeCheck
 from streamauth.settings import Keys, get_keys, get_settings
-from streamauth.store import LeaseStore, SubscriberStore, lease_store, subscriber_store
+from streamauth.store import SessionStore, SubscriberStore, session_store, subscriber_store
+from streamauth.store.subscribers import NotReserved, Outcome, Reserved, guesses_key, profile_key
 
-STATE_TTL = 7 * 86_400  # verification state outlives any lockout and step window
+STATE_TTL = 7 * 86_400  # replay and guess state outlives any lockout and step window
 MAX_PUSH_TIMEOUT = 30 * 86_400
+UNKNOWN_ADDRESS = "unknown"
 
 # Refusal reasons (also the hooks' reason codes)
 ACCEPTED = "allowed"
 INVALID_CODE = "invalid_code"
+REPLAYED = "replayed"
 BLOCKED = "blocked"
 LOCKED_OUT = "locked_out"
 NOT_PERMITTED = "not_permitted"
 NOT_CONFIGURED = "not_configured"
 MESSAGES = {
     ACCEPTED: "code accepted",
-    INVALID_CODE: "the code is wrong, expired or already used",
+    INVALID_CODE: "the code is wrong or expired",
+    REPLAYED: "the code was already used",
     BLOCKED: "the subscriber is blocked for this action",
     LOCKED_OUT: "too many wrong codes: try again later",
     NOT_PERMITTED: "a play subscriber may not publish",
@@ -49,46 +58,59 @@ class CodeResult:
         return MESSAGES[self.reason]
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A code that matched a step, with its guess reserved: accept it (with whatever must be
+    written with it) or release the guess."""
+
+    stream_id: str
+    subscriber_id: str
+    action: Action
+    subscriber: Subscriber | None  # None: not stored (derived secret)
+    reserved: Reserved
+    step: int
+    attempt_id: str
+
+
 class SubscriberService:
-    def __init__(self, store: SubscriberStore, leases: LeaseStore, keys: Keys, period: int) -> None:
+    def __init__(self, store: SubscriberStore, sessions: SessionStore, keys: Keys, period: int) -> None:
         self._store = store
-        self._leases = leases
+        self._sessions = sessions  # a subscriber's live sessions are its connections
         self._keys = keys
         self._period = period
 
     # -- profiles -------------------------------------------------------------------------
-    def create(self, request: CreateSubscriberRequest) -> str | None:
+    def create(self, request: CreateSubscriberRequest, now: float) -> str | None:
         """Store the subscriber; returns the secret when streamauth generated it (shown once)."""
         generated = None if request.b32_secret else totp.new_b32_secret()
         secret = request.b32_secret or generated or ""
-        self._store.put(request.subscriber, totp.seal(secret, self._keys.subscriber_secret_key))
+        self._store.put(request.subscriber, totp.seal(secret, self._keys.subscriber_secret_key), int(now * 1000))
         return generated
 
+    def _connections(self, subscriber: Subscriber, now: float) -> Subscriber:
+        sessions = self._sessions.of_subscriber(subscriber.stream_id, subscriber.subscriber_id)
+        return subscriber.with_connections(sum(1 for session in sessions if session.live(now)))
+
     def get(self, stream_id: str, subscriber_id: str, now: float) -> Subscriber | None:
+        """The subscriber with its live connection count (its live sessions)."""
         found = self._store.get(stream_id, subscriber_id)
-        if found is None:
-            return None
-        return found[0].with_connections(self._leases.live_count(stream_id, subscriber_id, now))
+        return None if found is None else self._connections(found[0], now)
 
-    def list(self, stream_id: str, offset: int, size: int, now: float) -> list[Subscriber]:
-        subscribers = self._store.list(stream_id, offset, size)
-        if not subscribers:
-            return []
-        counts = self._leases.live_counts(stream_id, now)
-        return [s.with_connections(counts.get(s.subscriber_id, 0)) for s in subscribers]
-
-    def delete(self, stream_id: str, subscriber_id: str) -> bool:
-        return self._store.delete(stream_id, subscriber_id)
+    def delete(self, stream_id: str, subscriber_id: str, at: float) -> Outcome:
+        return self._store.delete(stream_id, subscriber_id, int(at * 1000))
 
     def delete_all(self, stream_id: str) -> int:
         return self._store.delete_all(stream_id)
 
-    def block(self, stream_id: str, subscriber_id: str, request: BlockRequest, now: float) -> bool:
-        until_ms = int(now * 1000) + request.seconds * 1000
-        return self._store.set_block(stream_id, subscriber_id, request.blocked_type, until_ms)
+    def block(self, stream_id: str, subscriber_id: str, request: BlockRequest, at: float) -> Outcome:
+        """Block from `at` (the intent's time) for the request's seconds."""
+        at_ms = int(at * 1000)
+        return self._store.set_block(
+            stream_id, subscriber_id, request.blocked_type, at_ms + request.seconds * 1000, at_ms
+        )
 
-    def unblock(self, stream_id: str, subscriber_id: str) -> bool:
-        return self._store.set_block(stream_id, subscriber_id, None, 0)
+    def unblock(self, stream_id: str, subscriber_id: str, at: float) -> Outcome:
+        return self._store.set_block(stream_id, subscriber_id, None, 0, int(at * 1000))
 
     # -- codes ----------------------------------------------------------------------------
     def _key_and_period(
@@ -115,55 +137,113 @@ class SubscriberService:
         key, period = keyed
         return CodeResult(True, ACCEPTED, totp.totp(key, now, period))
 
-    def verify(
-        self, stream_id: str, subscriber_id: str, code: str, action: Action, now: float
-    ) -> tuple[CodeResult, Subscriber | None]:
-        """At most 2 DynamoDB requests (3 on the wrong code that starts a lockout)."""
-        found, state = self._store.get_with_state(stream_id, subscriber_id)
-        subscriber = found[0] if found else None
-        if state.locked(now):
-            return CodeResult(False, LOCKED_OUT), subscriber
-        if subscriber is not None:
-            if not subscriber.may(action):
-                return CodeResult(False, NOT_PERMITTED), subscriber
-            if subscriber.is_blocked(action, now):
-                return CodeResult(False, BLOCKED), subscriber
-        keyed = self._key_and_period(stream_id, subscriber_id, action, found)
+    def _reserve(
+        self, stream_id: str, subscriber_id: str, action: Action, now: float, address: str, attempt_id: str
+    ) -> Reserved | CodeResult:
+        """A guess reserved on the subscriber's profile, or (not stored) on the stream's counter
+        for the client address; or the refusal that makes a guess pointless."""
+        outcome = self._store.reserve_guess(
+            profile_key(stream_id, subscriber_id), attempt_id, now, action=action, expires=None
+        )
+        if isinstance(outcome, NotReserved) and not outcome.found:  # not stored: the address's budget
+            key = guesses_key(stream_id, address)
+            outcome = self._store.reserve_guess(key, attempt_id, now, action=None, expires=int(now) + STATE_TTL)
+        if isinstance(outcome, Reserved):
+            return outcome
+        subscriber = outcome.subscriber
+        if subscriber is not None and not subscriber.may(action):
+            return CodeResult(False, NOT_PERMITTED)
+        if subscriber is not None and subscriber.is_blocked(action, now):
+            return CodeResult(False, BLOCKED)
+        counter = outcome.counter
+        ends_ms = totp.lockout_ends_ms(counter.failures, counter.lockouts, counter.attempt_at_ms)
+        if ends_ms is not None and now * 1000 >= ends_ms:  # the lockout has run its course
+            restarted = self._store.restart_after_lockout(outcome.key, counter, attempt_id, now)
+            if restarted is not None:
+                return restarted
+        return CodeResult(False, LOCKED_OUT)
+
+    def check(
+        self, stream_id: str, subscriber_id: str, code: str, action: Action, now: float, address: str | None
+    ) -> Pending | CodeResult:
+        """Reserve a guess (ONE request, which also reads the profile), then evaluate the code: a
+        refusal, or a Pending match to accept. A wrong code keeps its guess counted."""
+        attempt_id = uuid.uuid4().hex
+        reserved = self._reserve(stream_id, subscriber_id, action, now, address or UNKNOWN_ADDRESS, attempt_id)
+        if isinstance(reserved, CodeResult):
+            return reserved
+        subscriber = reserved.subscriber
+        found = (subscriber, reserved.sealed_secret or "") if subscriber is not None else None
+        try:
+            keyed = self._key_and_period(stream_id, subscriber_id, action, found)
+        except Exception:
+            self._store.release_guess(reserved, attempt_id)
+            raise
         if keyed is None:
-            return CodeResult(False, NOT_CONFIGURED), None
+            self._store.release_guess(reserved, attempt_id)
+            return CodeResult(False, NOT_CONFIGURED)
         key, period = keyed
-        expires = int(now) + STATE_TTL
-        step = totp.matching_step(key, code, now, period, state.last_step)
-        if step is not None and self._store.accept_step(stream_id, subscriber_id, step, expires):
-            return CodeResult(True, ACCEPTED), subscriber
-        after = self._store.record_failure(stream_id, subscriber_id, expires)
-        if after.failures >= totp.MAX_FAILURES:
-            until_ms = int(now * 1000) + totp.lockout_seconds(after.lockouts + 1) * 1000
-            self._store.lock(stream_id, subscriber_id, after.failures, until_ms, expires)
-        return CodeResult(False, INVALID_CODE), subscriber
+        step = totp.matching_step(key, code, now, period)
+        if step is None:
+            return CodeResult(False, INVALID_CODE)  # a wrong guess: it stays counted
+        if subscriber is not None and step <= reserved.counter.last_step:
+            self._store.release_guess(reserved, attempt_id)
+            return CodeResult(False, REPLAYED)
+        return Pending(stream_id, subscriber_id, action, subscriber, reserved, step, attempt_id)
+
+    def accept(self, pending: Pending, now: float, also: list[dict[str, Any]] | None = None) -> tuple[CodeResult, bool]:
+        """Accept a pending code with `also` in ONE transaction. Returns (result, also_failed):
+        when an item of `also` failed (e.g. a connection slot was taken meanwhile) nothing was
+        written and the guess stays reserved, for the caller to try again or release."""
+        items = self._store.accept_items(
+            pending.stream_id,
+            pending.subscriber_id,
+            pending.reserved,
+            pending.step,
+            pending.attempt_id,
+            now,
+            action=pending.action if pending.subscriber is not None else None,
+            expires=int(now) + STATE_TTL,
+        )
+        refused = self._store.accept(items, list(also or []))
+        if refused is None:
+            return CodeResult(True, ACCEPTED), False
+        if refused.also_failed:
+            return CodeResult(False, INVALID_CODE), True
+        self._store.release_guess(pending.reserved, pending.attempt_id)
+        if pending.subscriber is not None and refused.current is None:
+            return CodeResult(False, INVALID_CODE), False  # deleted meanwhile
+        if refused.current is not None and refused.current.is_blocked(pending.action, now):
+            return CodeResult(False, BLOCKED), False
+        return CodeResult(False, REPLAYED), False
+
+    def release(self, pending: Pending) -> None:
+        self._store.release_guess(pending.reserved, pending.attempt_id)
+
+    def verify(
+        self, stream_id: str, subscriber_id: str, code: str, action: Action, now: float, address: str | None
+    ) -> CodeResult:
+        """Is this code accepted (and so used)? 2 DynamoDB requests for a stored subscriber (a wrong
+        code: 1); 3 for one that is not stored."""
+        checked = self.check(stream_id, subscriber_id, code, action, now, address)
+        if isinstance(checked, CodeResult):
+            return checked
+        try:
+            return self.accept(checked, now)[0]
+        except StoreUnavailable:
+            with contextlib.suppress(StoreUnavailable):  # the store failed us, not the client: no guess
+                self.release(checked)
+            raise
+
+    def list(self, stream_id: str, offset: int, size: int, now: float) -> list[Subscriber]:
+        return [self._connections(subscriber, now) for subscriber in self._store.list(stream_id, offset, size)]
 
 
 def subscriber_service() -> SubscriberService:
-    return SubscriberService(subscriber_store(), lease_store(), get_keys(), get_settings().time_token_period)
-
-
-def verify_for_access(stream_id: str, subscriber_id: str, code: str, action: Action, now: float) -> CodeCheck:
-    """The media-server hooks' subscriber check (see streamauth.service.access)."""
-    result, subscriber = subscriber_service().verify(stream_id, subscriber_id, code, action, now)
-    reason = INVALID_CODE if result.reason == NOT_CONFIGURED else result.reason
-    limit = subscriber.concurrent_connections_limit if subscriber is not None else None
-    return CodeCheck(result.success, reason, limit)
-
-
-def verify_subscriber_code(stream_id: str, subscriber_id: str, code: str, action: Action, now: float) -> CodeResult:
-    """The layer function the issue names: accepted or why not."""
-    return subscriber_service().verify(stream_id, subscriber_id, code, action, now)[0]
+    return SubscriberService(subscriber_store(), session_store(), get_keys(), get_settings().time_token_period)
 
 
 def push_token(subscriber_id: str, timeout_seconds: int, now: float) -> str:
     """Ant Media's push-notification subscriber token: HS256 with its own key."""
-    key = get_keys().subscriber_auth_key
-    if not key:
-        raise ConfigurationError("no subscriber authentication key")
     claims = {"subscriberId": subscriber_id, "iat": int(now), "exp": int(now) + timeout_seconds}
-    return signing.encode(claims, key)
+    return signing.encode(claims, get_keys().subscriber_auth_key)

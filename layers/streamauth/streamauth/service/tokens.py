@@ -2,81 +2,51 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
+from typing import Any
 
 from streamauth.logic import signing
+from streamauth.logic.sessions import credential_ref
 from streamauth.logic.tokens import (
     check_stream_jwt,
-    issued_before_revocation,
     jwt_issued_at_ms,
     new_token_id,
     stream_jwt_claims,
+    token_created_at_ms,
 )
 from streamauth.models.common import Action
+from streamauth.models.sessions import CredentialRef
 from streamauth.models.tokens import Token, TokenRequest, ValidateRequest
-from streamauth.settings import get_keys, get_settings
+from streamauth.service.streams import StreamService, stream_service
+from streamauth.settings import Keys, get_keys
 from streamauth.store import TokenStore, token_store
 
 
-class RevocationCache:
-    """Per execution environment: JWT checks may use a stream's revocation time up to
-    `seconds` old (contract: at most 5 s), so a hot stream costs no DynamoDB request."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: dict[str, tuple[float, int | None]] = {}
-
-    def get(self, stream_id: str, now: float, seconds: float) -> tuple[bool, int | None]:
-        with self._lock:
-            cached = self._entries.get(stream_id)
-        if cached is not None and 0 <= now - cached[0] < seconds:
-            return True, cached[1]
-        return False, None
-
-    def put(self, stream_id: str, now: float, revoked_at_ms: int | None) -> None:
-        with self._lock:
-            if len(self._entries) > 10_000:  # bound memory in a long-lived container
-                self._entries.clear()
-            self._entries[stream_id] = (now, revoked_at_ms)
-
-    def forget(self, stream_id: str | None = None) -> None:
-        with self._lock:
-            if stream_id is None:
-                self._entries.clear()
-            else:
-                self._entries.pop(stream_id, None)
-
-
-revocations = RevocationCache()
-
-
 class TokenService:
-    def __init__(
-        self, store: TokenStore, jwt_stream_key: str, revocation_cache_seconds: float, viewer_jwt_key: str = ""
-    ) -> None:
+    def __init__(self, store: TokenStore, streams: StreamService, keys: Keys) -> None:
         self._store = store
-        self._key = jwt_stream_key
-        self._viewer_key = viewer_jwt_key
-        self._cache_seconds = revocation_cache_seconds
+        self._streams = streams
+        self._keys = keys  # read on use: a function holds only the keys it needs
 
     def issue_one_time(self, request: TokenRequest, now: float) -> Token:
-        token = Token(new_token_id(), request.stream_id, request.expire_date, request.type, request.room_id)
-        self._store.put(token, int(now * 1000))
+        created_at_ms = int(now * 1000)
+        token = Token(
+            new_token_id(created_at_ms), request.stream_id, request.expire_date, request.type, request.room_id
+        )
+        self._store.put(token, created_at_ms)
         return token
 
     def issue_jwt(self, request: TokenRequest, now: float) -> Token:
-        jwt = signing.encode(stream_jwt_claims(request, now), self._key)
+        jwt = signing.encode(stream_jwt_claims(request, now), self._keys.jwt_stream_key)
         return Token(jwt, request.stream_id, request.expire_date, request.type, request.room_id)
 
     def validate(self, request: ValidateRequest, now: float) -> bool:
         """Ant Media's validate-token; JWT stream tokens are accepted too (not consumed)."""
         if signing.looks_like_jwt(request.token_id):
-            return self.jwt_is_valid(request.token_id, request.stream_id, request.type, now)
+            return self.stream_jwt(request.token_id, request.stream_id, request.type, now) is not None
         if request.room_id is None:
-            return self.consume(request.stream_id, request.token_id, request.type, now)
+            return self.consume(request.stream_id, request.token_id, request.type, now) is not None
         # Ant Media keeps conference-room tokens: check, do not consume.
-        revoked_at = self._store.revoked_at_ms(request.stream_id)
         found = self._store.get(request.stream_id, request.token_id)
         if found is None:
             return False
@@ -86,52 +56,51 @@ class TokenService:
             and token.type == request.type
             and token.room_id == request.room_id
             and token.expire_date > now
-            and not issued_before_revocation(created_at_ms, revoked_at)
+            and not self._streams.state(request.stream_id, now).revoked(created_at_ms)
         )
 
-    def consume(self, stream_id: str, token_id: str, action: Action, now: float) -> bool:
-        """Use a one-time token: true for exactly one caller, however many race."""
-        revoked_at = self._store.revoked_at_ms(stream_id)
-        return self._store.consume(stream_id, token_id, action, now, revoked_at, uuid.uuid4().hex)
+    @staticmethod
+    def one_time_ref(token_id: str) -> CredentialRef | None:
+        """A one-time token's reference (its hash and creation time), or None for an id
+        streamauth never made."""
+        created_at_ms = token_created_at_ms(token_id)
+        if created_at_ms is None:
+            return None
+        return CredentialRef("token", credential_ref(token_id), issued_at_ms=created_at_ms)
 
-    def jwt_is_valid(self, token: str, stream_id: str, action: Action, now: float) -> bool:
+    def consume(
+        self, stream_id: str, token_id: str, action: Action, now: float, also: list[dict[str, Any]] | None = None
+    ) -> CredentialRef | None:
+        """Use a one-time token: ONE DynamoDB request that checks the stream's revocation and
+        consumes atomically (with `also` written in the same transaction), for exactly one
+        caller however many race. The credential's reference, or None when refused."""
+        reference = self.one_time_ref(token_id)
+        if reference is None or reference.issued_at_ms is None:
+            return None  # not an id streamauth made: nothing to look up
+        consumed = self._store.consume(stream_id, token_id, reference.issued_at_ms, action, now, uuid.uuid4().hex, also)
+        return reference if consumed else None
+
+    def stream_jwt(self, token: str, stream_id: str, action: Action, now: float) -> CredentialRef | None:
+        """A JWT stream token valid for this stream and action and not revoked, as a reference."""
         try:
-            claims = check_stream_jwt(token, self._key, stream_id, action, now)
+            claims = check_stream_jwt(token, self._keys.jwt_stream_key, stream_id, action, now)
         except signing.InvalidJwt:
-            return False
-        return not issued_before_revocation(jwt_issued_at_ms(claims), self._cached_revoked_at(stream_id, now))
-
-    def viewer_jwt_is_valid(self, token: str, stream_id: str, now: float) -> bool:
-        """A public viewer JWT grants play of its own stream only, until the stream's tokens are revoked."""
-        from streamauth.logic.viewers import check_viewer_jwt
-
-        try:
-            claims = check_viewer_jwt(token, self._viewer_key, now)
-        except signing.InvalidJwt:
-            return False
-        if claims["stream_id"] != stream_id:
-            return False
-        return not issued_before_revocation(jwt_issued_at_ms(claims), self._cached_revoked_at(stream_id, now))
+            return None
+        issued_at_ms = jwt_issued_at_ms(claims)
+        if self._streams.state(stream_id, now).revoked(issued_at_ms):
+            return None
+        return CredentialRef("jwt", credential_ref(token), issued_at_ms=issued_at_ms, expires_at=int(claims["exp"]))
 
     def list(self, stream_id: str, offset: int, size: int, now: float) -> list[Token]:
-        revoked_at = self._store.revoked_at_ms(stream_id)
+        """Live tokens; a revocation shows at once (a fresh read, not the cache)."""
+        revoked_at = self._streams.fresh_state(stream_id).revoked_at_ms
         return self._store.list_live(stream_id, now, revoked_at, offset, size)
 
-    def revoke_all(self, stream_id: str, now: float) -> None:
-        self._store.revoke_all(stream_id, int(now * 1000))
-        revocations.forget(stream_id)
-
-    def _cached_revoked_at(self, stream_id: str, now: float) -> int | None:
-        hit, revoked_at = revocations.get(stream_id, now, self._cache_seconds)
-        if not hit:
-            revoked_at = self._store.revoked_at_ms(stream_id)
-            revocations.put(stream_id, now, revoked_at)
-        return revoked_at
+    def revoke_all(self, stream_id: str, now: float) -> bool:
+        """Kill every token of the stream issued up to now (stored and JWT; viewer JWTs too)."""
+        return self._streams.revoke(stream_id, int(now * 1000))
 
 
 def token_service() -> TokenService:
     """Built on first use, from cached settings, keys (rotation-aware) and client."""
-    keys = get_keys()
-    return TokenService(
-        token_store(), keys.jwt_stream_key, get_settings().revocation_cache_seconds, keys.viewer_jwt_key
-    )
+    return TokenService(token_store(), stream_service(), get_keys())

@@ -1,36 +1,79 @@
-"""Public viewer JWTs: minted for anyone (rate-limited, per-stream switch), checked per stream."""
+"""Public viewer JWTs: minted for anyone while a stream is open to public viewers (streams are
+closed until an operator opens them, unless the deployment's default says otherwise), checked
+per stream, and ended by a close or a revocation.
+
+Minting writes nothing: the stream's state is read through the bounded-staleness cache, so a
+crowd joining one stream costs no DynamoDB write (abuse control is API Gateway throttling
+and the optional WAF rate rule per client address, in the template).
+"""
 
 from __future__ import annotations
 
-from streamauth.errors import Forbidden, RateLimited
-from streamauth.logic import signing
-from streamauth.logic.viewers import viewer_claims
-from streamauth.models.viewers import ViewerTokenRequest
-from streamauth.settings import get_keys, get_settings
-from streamauth.store import ViewerStore, viewer_store
-from streamauth.store.viewers import ALLOWED, CLOSED
+from typing import Any
 
-STREAM_PER_MINUTE = 600  # viewer tokens per stream per minute
-CALLER_PER_MINUTE = 30  # viewer tokens per caller address per minute
+from streamauth.errors import Forbidden, Unauthorized
+from streamauth.logic import signing
+from streamauth.logic.sessions import credential_ref
+from streamauth.logic.tokens import jwt_issued_at_ms
+from streamauth.logic.viewers import check_viewer_jwt, viewer_claims
+from streamauth.models.principals import VIEWER, Principal
+from streamauth.models.sessions import CredentialRef
+from streamauth.models.streams import Viewers
+from streamauth.models.viewers import ViewerTokenRequest
+from streamauth.service.streams import StreamService, stream_service
+from streamauth.settings import Keys, get_keys, get_settings
 
 
 class ViewerService:
-    def __init__(self, store: ViewerStore, key: str, lifetime: int) -> None:
-        self._store = store
-        self._key = key
+    def __init__(
+        self, streams: StreamService, keys: Keys, lifetime: int, default: Viewers, grace_seconds: float
+    ) -> None:
+        self._streams = streams
+        self._keys = keys
         self._lifetime = lifetime
+        self._default = default
+        self._grace_ms = int(grace_seconds * 1000)
 
-    def mint(self, request: ViewerTokenRequest, caller: str, now: float) -> str:
-        outcome = self._store.admit(request.stream_id, caller, int(now // 60), STREAM_PER_MINUTE, CALLER_PER_MINUTE)
-        if outcome == CLOSED:
+    def mint(self, request: ViewerTokenRequest, now: float) -> str:
+        if not self._streams.state(request.stream_id, now).open_to_viewers(self._default):
             raise Forbidden(f"stream {request.stream_id} is not open to public viewers")
-        if outcome != ALLOWED:
-            raise RateLimited("too many viewer tokens requested, retry in a minute")
-        return signing.encode(viewer_claims(request, now, self._lifetime), self._key)
+        return signing.encode(viewer_claims(request, now, self._lifetime), self._keys.viewer_jwt_key)
 
-    def set_public(self, stream_id: str, enabled: bool) -> None:
-        self._store.set_public(stream_id, enabled)
+    def set_public(self, stream_id: str, enabled: bool, now: float) -> bool:
+        return self._streams.set_viewers(stream_id, enabled, int(now * 1000))
+
+    def alive(self, stream_id: str, issued_at: int | None, now: float) -> bool:
+        """A viewer JWT issued at `issued_at` (unix s) still plays `stream_id`: open, not revoked,
+        not closed since (contract section 7, "Public viewers")."""
+        issued_at_ms = None if issued_at is None else issued_at * 1000
+        return self._streams.state(stream_id, now).viewer_alive(issued_at_ms, self._default, self._grace_ms)
+
+    def check(self, token: str, stream_id: str, now: float) -> CredentialRef | None:
+        """A viewer JWT valid for playing `stream_id`, as a reference; None otherwise."""
+        try:
+            claims = check_viewer_jwt(token, self._keys.viewer_jwt_key, now)
+        except signing.InvalidJwt:
+            return None
+        issued_at_ms = jwt_issued_at_ms(claims)
+        if claims["stream_id"] != stream_id or not self.alive(stream_id, signing.issued_at(claims), now):
+            return None
+        return CredentialRef("viewer", credential_ref(token), issued_at_ms=issued_at_ms, expires_at=int(claims["exp"]))
+
+
+def describe_caller(principal: Principal, now: float) -> dict[str, Any]:
+    """GET /api/v1/users/me. A viewer JWT of a stream since closed or revoked is refused here
+    too (the authorizer's cached answer may be up to a minute old)."""
+    if principal.kind == VIEWER and not viewer_service().alive(principal.stream_id or "", principal.issued_at, now):
+        raise Unauthorized("this viewer token's stream was closed or its tokens revoked")
+    return principal.describe()
 
 
 def viewer_service() -> ViewerService:
-    return ViewerService(viewer_store(), get_keys().viewer_jwt_key, get_settings().viewer_token_ttl)
+    settings = get_settings()
+    return ViewerService(
+        stream_service(),
+        get_keys(),
+        settings.viewer_token_ttl,
+        settings.public_viewers_default,
+        settings.revocation_cache_seconds,
+    )

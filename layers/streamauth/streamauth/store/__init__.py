@@ -6,24 +6,24 @@ from streamauth.aws import dynamodb_client
 from streamauth.settings import get_settings
 from streamauth.store.accounts import AccountStore
 from streamauth.store.events import EventStore
-from streamauth.store.leases import LeaseStore
+from streamauth.store.sessions import SessionStore
+from streamauth.store.streams import StreamStore
 from streamauth.store.subscribers import SubscriberStore
 from streamauth.store.tokens import TokenStore
-from streamauth.store.viewers import ViewerStore
 
 __all__ = [
     "AccountStore",
     "EventStore",
-    "event_store",
-    "LeaseStore",
+    "SessionStore",
+    "StreamStore",
     "SubscriberStore",
     "TokenStore",
-    "ViewerStore",
     "account_store",
-    "lease_store",
+    "event_store",
+    "session_store",
+    "stream_store",
     "subscriber_store",
     "token_store",
-    "viewer_store",
 ]
 
 
@@ -31,16 +31,16 @@ def token_store() -> TokenStore:
     return TokenStore(dynamodb_client(), get_settings().table_name)
 
 
+def stream_store() -> StreamStore:
+    return StreamStore(dynamodb_client(), get_settings().table_name)
+
+
 def account_store() -> AccountStore:
     return AccountStore(dynamodb_client(), get_settings().table_name)
 
 
-def viewer_store() -> ViewerStore:
-    return ViewerStore(dynamodb_client(), get_settings().table_name)
-
-
-def lease_store() -> LeaseStore:
-    return LeaseStore(dynamodb_client(), get_settings().table_name)
+def session_store() -> SessionStore:
+    return SessionStore(dynamodb_client(), get_settings().table_name)
 
 
 def subscriber_store() -> SubscriberStore:

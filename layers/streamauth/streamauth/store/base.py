@@ -1,21 +1,29 @@
 """DynamoDB access shared by every store: the table's key scheme, typed attribute helpers,
 and the one place where botocore failures become domain errors.
 
-One table (`pk`, `sk`, TTL attribute `expiresAt`):
+One table (`pk`, `sk`, TTL attribute `expiresAt`); every item kind and its key:
 
 | item | pk | sk |
 |---|---|---|
-| stream meta (revocation time) | `STREAM#<streamId>` | `META` |
+| stream state (revocation time, public viewers) | `STREAM#<streamId>` | `META` |
 | one-time token | `STREAM#<streamId>` | `TOKEN#<tokenId>` |
-| public-viewer rate counter | `STREAM#<streamId>` / `CALLER#<ip>` | `VIEWERS#<minute>` |
+| subscriber (profile, sealed secret, last step, guesses) | `STREAM#<streamId>` | `SUB#<subscriberId>` |
+| last accepted step of an unregistered subscriber | `STREAM#<streamId>` | `SUBSTATE#<subscriberId>` |
+| guess budget of a client address (unregistered subscribers) | `STREAM#<streamId>` | `GUESSES#<address>` |
+| session (an admitted publish or play) | `SESSIONS#<streamId>#<shard>` | `<sessionId>` |
 | service account | `ACCOUNTS` | `SA#<id>` |
 | service-account key (by HMAC of the key) | `SAKEY#<hash>` | `SAKEY` |
+| processed-event marker | `EVENT#<eventId>` | `EVENT` |
 
-TTL deletes late (up to days): every read compares expiry with `now` itself.
+Sessions spread over SESSION_SHARDS partitions per stream (store/sessions.py), so a crowd
+on one stream does not write one partition key. TTL deletes late (up to days): every read
+compares expiry with `now` itself.
 """
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -33,11 +41,21 @@ class ConditionFailed(Exception):
 
 
 class TransactionCanceled(Exception):
-    """A transaction did not apply; `reasons[i]` is the code of TransactItems[i] ("None" if fine)."""
+    """A transaction did not apply; `reasons[i]` is the code of TransactItems[i] ("None" if fine),
+    `items[i]` the item as it was when its condition failed (when ReturnValuesOnConditionCheckFailure
+    asked for it)."""
 
-    def __init__(self, reasons: list[str]) -> None:
+    def __init__(self, reasons: list[str], items: list[dict[str, Any] | None] | None = None) -> None:
         super().__init__("transaction canceled")
         self.reasons = reasons
+        self.items = items or [None] * len(reasons)
+
+    def failed(self, index: int) -> bool:
+        return index < len(self.reasons) and self.reasons[index] == "ConditionalCheckFailed"
+
+
+class TransactionConflict(StoreUnavailable):
+    """Another transaction held one of the items: nothing was written; trying again may succeed."""
 
 
 class TableStore:
@@ -85,12 +103,50 @@ def call(operation: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, A
             item: Any = exc.response.get("Item")
             raise ConditionFailed(item if isinstance(item, dict) else None) from exc
         if error.get("Code") == "TransactionCanceledException":
-            reasons = [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons", [])]
+            cancellations = exc.response.get("CancellationReasons", [])
+            reasons = [str(r.get("Code", "None")) for r in cancellations]
+            if "TransactionConflict" in reasons:
+                raise TransactionConflict() from exc
             if reasons and all(r in ("None", "ConditionalCheckFailed") for r in reasons):
-                raise TransactionCanceled(reasons) from exc
+                items: list[dict[str, Any] | None] = [
+                    dict(r["Item"]) if isinstance(r.get("Item"), dict) else None for r in cancellations
+                ]
+                raise TransactionCanceled(reasons, items) from exc
         raise StoreUnavailable() from exc
     except BotoCoreError as exc:
         raise StoreUnavailable() from exc
+
+
+CONFLICT_ATTEMPTS = 5
+
+
+def transact(client: Any, items: list[dict[str, Any]], sleep: Callable[[float], None] = time.sleep) -> None:
+    """TransactWriteItems, tried again (with jittered backoff) while it meets a conflicting
+    transaction, which the SDK does not retry. A conflict writes nothing, so trying again is
+    safe; after CONFLICT_ATTEMPTS the caller gets StoreUnavailable (503). The SDK's own retry of
+    a transaction reuses its ClientRequestToken, so a retried transaction that was applied is
+    not applied twice."""
+    for attempt in range(CONFLICT_ATTEMPTS):
+        try:
+            call(client.transact_write_items, TransactItems=items)
+            return
+        except TransactionConflict:
+            if attempt == CONFLICT_ATTEMPTS - 1:
+                raise
+            sleep(random.uniform(0.005, 0.02) * 2**attempt)  # noqa: S311 - jitter, not a secret
+
+
+def batch_delete(client: Any, table: str, keys: list[dict[str, Any]]) -> None:
+    """Delete items 25 per BatchWriteItem, retrying the (rare) unprocessed ones; what is still
+    unprocessed after that raises StoreUnavailable, so the caller can tell and try again."""
+    for start in range(0, len(keys), 25):
+        pending: dict[str, Any] = {table: [{"DeleteRequest": {"Key": k}} for k in keys[start : start + 25]]}
+        for _ in range(8):
+            pending = call(client.batch_write_item, RequestItems=pending).get("UnprocessedItems") or {}
+            if not pending:
+                break
+        else:
+            raise StoreUnavailable()
 
 
 def query_items(client: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:

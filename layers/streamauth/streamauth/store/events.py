@@ -3,9 +3,10 @@ event is recognised and skipped."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from streamauth.store.base import TTL_ATTRIBUTE, ConditionFailed, TableStore, call, get_n, n, s
+from streamauth.store.base import TTL_ATTRIBUTE, ConditionFailed, TableStore, call, get_n, get_s, n, s
 
 MARKER_SECONDS = 86_400
 
@@ -20,7 +21,9 @@ class EventStore(TableStore):
         return expires is not None and expires > now
 
     def mark(self, event_id: str, detail_type: str, now: float) -> bool:
-        """Record the event as done; False if another delivery already did."""
+        """Record the event as done; False if another delivery already did (the SDK's retry of
+        our own applied write is recognised by its `by`, and is still ours)."""
+        by = uuid.uuid4().hex
         try:
             call(
                 self._client.put_item,
@@ -29,10 +32,12 @@ class EventStore(TableStore):
                     **self._key(event_id),
                     "kind": s("event"),
                     "detailType": s(detail_type),
+                    "by": s(by),
                     TTL_ATTRIBUTE: n(int(now) + MARKER_SECONDS),
                 },
                 ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except ConditionFailed:
-            return False
+        except ConditionFailed as failed:
+            return get_s(failed.item or {}, "by") == by
         return True

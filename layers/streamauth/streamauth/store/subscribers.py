@@ -1,37 +1,138 @@
-"""Subscribers in DynamoDB.
+"""Subscribers in DynamoDB, and the guess counters of code verification.
 
 | item | pk | sk |
 |---|---|---|
-| subscriber (profile + sealed secret) | `STREAM#<streamId>` | `SUB#<subscriberId>` |
-| verification state (last step, failures, lockout) | `STREAM#<streamId>` | `SUBSTATE#<subscriberId>` |
+| subscriber (profile, sealed secret, last step, guess counter) | `STREAM#<streamId>` | `SUB#<subscriberId>` |
+| last accepted step of an unregistered subscriber | `STREAM#<streamId>` | `SUBSTATE#<subscriberId>` |
+| guess counter of a client address (unregistered subscribers) | `STREAM#<streamId>` | `GUESSES#<address>` |
 
-The state lives apart so unregistered (derived-secret) subscribers get replay protection and
-lockouts too, and one BatchGetItem reads both for a verify.
+A guess counter (`failures`, `lockouts`, `attemptAtMs`, `attemptId`, `series`) lives on the
+profile of a stored subscriber, and per stream and client address for unregistered ones. A
+code is evaluated only after a conditional write RESERVED a guess (`failures` < 5), so no
+number of concurrent requests evaluates more than 5 wrong codes before a lockout; the lockout
+is the counter standing at 5 until its period has passed since the fifth attempt.
+
+Changes are ordered by the time of their intent (`changedAtMs`): an older block, unblock or
+delete is acknowledged and not applied.
 """
 
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from itertools import islice
-from typing import Any
+from typing import Any, Literal
 
-from streamauth.logic.totp import VerifyState
+from streamauth.logic.totp import MAX_FAILURES
+from streamauth.models.common import Action
 from streamauth.models.subscribers import Subscriber
-from streamauth.store.base import ConditionFailed, TableStore, call, get_n, get_s, n, query_items, s, stream_pk
+from streamauth.store.base import (
+    TTL_ATTRIBUTE,
+    ConditionFailed,
+    TableStore,
+    TransactionCanceled,
+    batch_delete,
+    call,
+    get_n,
+    get_s,
+    n,
+    query_items,
+    s,
+    stream_pk,
+    transact,
+)
 
 PROFILE = "SUB#"
 STATE = "SUBSTATE#"
+GUESSES = "GUESSES#"
+Outcome = Literal["applied", "unknown", "stale"]
+NOT_NEWER = "(attribute_not_exists(changedAtMs) OR changedAtMs <= :at)"  # no change newer than this intent
 
 
-def _key(stream_id: str, prefix: str, subscriber_id: str) -> dict[str, Any]:
-    return {"pk": s(stream_pk(stream_id)), "sk": s(prefix + subscriber_id)}
+def _key(stream_id: str, prefix: str, name: str) -> dict[str, Any]:
+    return {"pk": s(stream_pk(stream_id)), "sk": s(prefix + name)}
+
+
+def profile_key(stream_id: str, subscriber_id: str) -> dict[str, Any]:
+    return _key(stream_id, PROFILE, subscriber_id)
+
+
+def guesses_key(stream_id: str, address: str) -> dict[str, Any]:
+    return _key(stream_id, GUESSES, address)
+
+
+@dataclass(frozen=True)
+class Counter:
+    """A guess counter as read or reserved."""
+
+    failures: int = 0
+    lockouts: int = 0
+    attempt_at_ms: int = 0
+    series: int = 0
+    last_step: int = -1
+
+    @classmethod
+    def of(cls, item: dict[str, Any]) -> Counter:
+        last = get_n(item, "lastStep")
+        return cls(
+            failures=get_n(item, "failures") or 0,
+            lockouts=get_n(item, "lockouts") or 0,
+            attempt_at_ms=get_n(item, "attemptAtMs") or 0,
+            series=get_n(item, "series") or 0,
+            last_step=last if last is not None else -1,
+        )
+
+
+@dataclass(frozen=True)
+class Reserved:
+    """A guess reserved on the counter at `key`, as it stands after the reservation; on a
+    stored subscriber's profile, the subscriber and its sealed secret came with it."""
+
+    key: dict[str, Any]
+    counter: Counter
+    subscriber: Subscriber | None = None
+    sealed_secret: str | None = None
+
+
+@dataclass(frozen=True)
+class NotReserved:
+    """No guess reserved: the counter (and subscriber) as they stood; `found` False: no such item."""
+
+    key: dict[str, Any]
+    found: bool
+    counter: Counter
+    subscriber: Subscriber | None = None
+
+
+@dataclass(frozen=True)
+class NotAccepted:
+    """An accept transaction that did not apply: an item the caller added failed (`also_failed`:
+    nothing written), or the acceptance itself (a replay, a block, a deletion): `current` is the
+    subscriber as it stood (None when gone or not stored)."""
+
+    also_failed: bool
+    current: Subscriber | None
+
+
+def _reserved(key: dict[str, Any], item: dict[str, Any]) -> Reserved:
+    if key["sk"]["S"].startswith(PROFILE):
+        return Reserved(key, Counter.of(item), subscriber_of(item), get_s(item, "secret") or "")
+    return Reserved(key, Counter.of(item))
+
+
+def _not_blocked(action: Action) -> tuple[str, dict[str, Any]]:
+    return (
+        "NOT (blockedType IN (:action, :both) AND blockedUntilMs > :nowms)",
+        {":action": s(action), ":both": s("publish_play")},
+    )
 
 
 class SubscriberStore(TableStore):
-    def put(self, subscriber: Subscriber, sealed_secret: str) -> None:
-        """Create or replace; a replaced subscriber starts with fresh verification state."""
+    # -- profiles -------------------------------------------------------------------------
+    def put(self, subscriber: Subscriber, sealed_secret: str, now_ms: int) -> None:
+        """Create or replace; a replaced subscriber starts with a fresh guess counter."""
         item: dict[str, Any] = {
-            **_key(subscriber.stream_id, PROFILE, subscriber.subscriber_id),
+            **profile_key(subscriber.stream_id, subscriber.subscriber_id),
             "kind": s("subscriber"),
             "subscriberId": s(subscriber.subscriber_id),
             "streamId": s(subscriber.stream_id),
@@ -40,6 +141,8 @@ class SubscriberStore(TableStore):
             "avgVideoBitrate": n(subscriber.avg_video_bitrate),
             "avgAudioBitrate": n(subscriber.avg_audio_bitrate),
             "secret": s(sealed_secret),
+            "changedAtMs": n(now_ms),
+            "series": n(0),
         }
         for name, value in (
             ("subscriberName", subscriber.subscriber_name),
@@ -49,9 +152,9 @@ class SubscriberStore(TableStore):
                 item[name] = s(value)
         if subscriber.totp_expiry_period_seconds is not None:
             item["totpExpiryPeriodSeconds"] = n(subscriber.totp_expiry_period_seconds)
-        call(
-            self._client.transact_write_items,
-            TransactItems=[
+        transact(
+            self._client,
+            [
                 {"Put": {"TableName": self._table, "Item": item}},
                 {
                     "Delete": {
@@ -67,40 +170,36 @@ class SubscriberStore(TableStore):
         reply = call(
             self._client.get_item,
             TableName=self._table,
-            Key=_key(stream_id, PROFILE, subscriber_id),
+            Key=profile_key(stream_id, subscriber_id),
             ConsistentRead=True,
         )
         item = reply.get("Item")
-        return (_subscriber(item), get_s(item, "secret") or "") if item else None
+        return (subscriber_of(item), get_s(item, "secret") or "") if item else None
 
-    def get_with_state(self, stream_id: str, subscriber_id: str) -> tuple[tuple[Subscriber, str] | None, VerifyState]:
-        """Profile and verification state in ONE request."""
-        keys = [_key(stream_id, PROFILE, subscriber_id), _key(stream_id, STATE, subscriber_id)]
-        request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
-        items: list[dict[str, Any]] = []
-        for _ in range(5):  # unprocessed keys are rare; retry them a few times
-            reply = call(self._client.batch_get_item, RequestItems=request)
-            items.extend(reply.get("Responses", {}).get(self._table, []))
-            request = reply.get("UnprocessedKeys") or {}
-            if not request:
-                break
-        profile = next((i for i in items if (get_s(i, "sk") or "").startswith(PROFILE)), None)
-        state = next((i for i in items if (get_s(i, "sk") or "").startswith(STATE)), None)
-        found = (_subscriber(profile), get_s(profile, "secret") or "") if profile else None
-        return found, _state(state)
-
-    def delete(self, stream_id: str, subscriber_id: str) -> bool:
-        reply = call(
-            self._client.delete_item,
-            TableName=self._table,
-            Key=_key(stream_id, PROFILE, subscriber_id),
-            ReturnValues="ALL_OLD",
-        )
-        call(self._client.delete_item, TableName=self._table, Key=_key(stream_id, STATE, subscriber_id))
-        return bool(reply.get("Attributes"))
+    def delete(self, stream_id: str, subscriber_id: str, at_ms: int) -> Outcome:
+        """Delete the profile and its replay state together, unless a newer change stands."""
+        try:
+            transact(
+                self._client,
+                [
+                    {
+                        "Delete": {
+                            "TableName": self._table,
+                            "Key": profile_key(stream_id, subscriber_id),
+                            "ConditionExpression": f"attribute_exists(pk) AND {NOT_NEWER}",
+                            "ExpressionAttributeValues": {":at": n(at_ms)},
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                        }
+                    },
+                    {"Delete": {"TableName": self._table, "Key": _key(stream_id, STATE, subscriber_id)}},
+                ],
+            )
+        except TransactionCanceled as canceled:
+            return "stale" if canceled.items[0] else "unknown"
+        return "applied"
 
     def delete_all(self, stream_id: str) -> int:
-        """Every subscriber of the stream (profiles and states), in batches of 25."""
+        """Every subscriber of the stream (profiles and replay states)."""
         items = query_items(
             self._client,
             TableName=self._table,
@@ -109,13 +208,212 @@ class SubscriberStore(TableStore):
             ProjectionExpression="pk, sk",
         )
         keys = [{"pk": item["pk"], "sk": item["sk"]} for item in items]
-        for start in range(0, len(keys), 25):
-            pending: dict[str, Any] = {self._table: [{"DeleteRequest": {"Key": k}} for k in keys[start : start + 25]]}
-            for _ in range(8):  # unprocessed items are rare; retry them a few times
-                pending = call(self._client.batch_write_item, RequestItems=pending).get("UnprocessedItems") or {}
-                if not pending:
-                    break
+        batch_delete(self._client, self._table, keys)
         return sum(1 for k in keys if k["sk"]["S"].startswith(PROFILE))
+
+    def set_block(
+        self, stream_id: str, subscriber_id: str, blocked_type: str | None, until_ms: int, at_ms: int
+    ) -> Outcome:
+        """Block until `until_ms` (compared with now on every read), or unblock (None), unless a
+        change newer than `at_ms` stands."""
+        values: dict[str, Any] = {":at": n(at_ms)}
+        if blocked_type is None:
+            expression = "REMOVE blockedType SET blockedUntilMs = :zero, changedAtMs = :at"
+            values[":zero"] = n(0)
+        else:
+            expression = "SET blockedType = :type, blockedUntilMs = :until, changedAtMs = :at"
+            values.update({":type": s(blocked_type), ":until": n(until_ms)})
+        try:
+            call(
+                self._client.update_item,
+                TableName=self._table,
+                Key=profile_key(stream_id, subscriber_id),
+                UpdateExpression=expression,
+                ConditionExpression=f"attribute_exists(pk) AND {NOT_NEWER}",
+                ExpressionAttributeValues=values,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ConditionFailed as failed:
+            return "stale" if failed.item else "unknown"
+        return "applied"
+
+    # -- guesses ----------------------------------------------------------------------------
+    def reserve_guess(
+        self, key: dict[str, Any], attempt_id: str, now: float, *, action: Action | None, expires: int | None
+    ) -> Reserved | NotReserved:
+        """Count one guess before the code is evaluated, unless the counter stands at 5 (locked,
+        or 5 guesses in flight). With `action`, `key` is a stored subscriber's profile, which must
+        exist, permit the action and not be blocked for it; else (`expires` set) it is a client
+        address's counter, created on first use. ONE request, which also returns the item (the
+        profile with its sealed secret). The SDK's retry of an applied reservation is recognised
+        by `attemptId` and not counted twice."""
+        conditions = [
+            "(attribute_not_exists(failures) OR failures < :max)",
+            "(attribute_not_exists(attemptId) OR attemptId <> :aid)",
+        ]
+        values: dict[str, Any] = {
+            ":one": n(1),
+            ":max": n(MAX_FAILURES),
+            ":aid": s(attempt_id),
+            ":nowms": n(int(now * 1000)),
+        }
+        names: dict[str, str] = {}
+        update = "SET attemptId = :aid, attemptAtMs = :nowms, series = if_not_exists(series, :zero) ADD failures :one"
+        values[":zero"] = n(0)
+        if action is not None:
+            blocked, blocked_values = _not_blocked(action)
+            conditions = ["attribute_exists(pk)", blocked, *conditions]
+            values.update(blocked_values)
+            if action == "publish":
+                conditions.append("#type = :publish")
+                names["#type"] = "type"
+                values[":publish"] = s("publish")
+        else:
+            update = update.replace("SET ", "SET kind = :kind, #ttl = :ttl, ", 1)
+            names["#ttl"] = TTL_ATTRIBUTE
+            values.update({":kind": s("guesses"), ":ttl": n(expires or 0)})
+        extra: dict[str, Any] = {"ExpressionAttributeNames": names} if names else {}
+        try:
+            reply = call(
+                self._client.update_item,
+                TableName=self._table,
+                Key=key,
+                UpdateExpression=update,
+                ConditionExpression=" AND ".join(conditions),
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **extra,
+            )
+        except ConditionFailed as failed:
+            item = failed.item
+            if item and get_s(item, "attemptId") == attempt_id:
+                return _reserved(key, item)  # the SDK's retry of our own applied reservation
+            if not item:
+                return NotReserved(key, False, Counter())
+            stored = subscriber_of(item) if action is not None else None
+            return NotReserved(key, True, Counter.of(item), stored)
+        return _reserved(key, reply.get("Attributes") or {})
+
+    def restart_after_lockout(self, key: dict[str, Any], seen: Counter, attempt_id: str, now: float) -> Reserved | None:
+        """The lockout `seen` has run its course: start a new series with this attempt as its first
+        guess (and one more lockout on record). None when another request did it first."""
+        try:
+            reply = call(
+                self._client.update_item,
+                TableName=self._table,
+                Key=key,
+                UpdateExpression=(
+                    "SET failures = :one, attemptAtMs = :nowms, attemptId = :aid ADD lockouts :one, series :one"
+                ),
+                ConditionExpression="failures >= :max AND attemptAtMs = :seen",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                ExpressionAttributeValues={
+                    ":one": n(1),
+                    ":nowms": n(int(now * 1000)),
+                    ":aid": s(attempt_id),
+                    ":max": n(MAX_FAILURES),
+                    ":seen": n(seen.attempt_at_ms),
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ConditionFailed as failed:
+            if failed.item and get_s(failed.item, "attemptId") == attempt_id:
+                return _reserved(key, failed.item)  # the SDK's retry of our own applied restart
+            return None
+        return _reserved(key, reply.get("Attributes") or {})
+
+    def release_guess(self, reserved: Reserved, attempt_id: str) -> None:
+        """Give back a reserved guess that turned out not to be one (a replayed code, a refusal
+        for another reason). Only within the same series (a success or a new series since has
+        already reset the count), and once per attempt (the SDK's retry of an applied release
+        must not give back a second guess)."""
+        with contextlib.suppress(ConditionFailed):
+            call(
+                self._client.update_item,
+                TableName=self._table,
+                Key=reserved.key,
+                UpdateExpression="SET releasedBy = :aid ADD failures :minus",
+                ConditionExpression=(
+                    "failures > :zero AND series = :series AND (attribute_not_exists(releasedBy) OR releasedBy <> :aid)"
+                ),
+                ExpressionAttributeValues={
+                    ":minus": n(-1),
+                    ":zero": n(0),
+                    ":series": n(reserved.counter.series),
+                    ":aid": s(attempt_id),
+                },
+            )
+
+    def accept_items(
+        self,
+        stream_id: str,
+        subscriber_id: str,
+        reserved: Reserved,
+        step: int,
+        attempt_id: str,
+        now: float,
+        *,
+        action: Action | None,
+        expires: int,
+    ) -> list[dict[str, Any]]:
+        """The transaction items that accept a code for `step`: its step is newer than the last
+        accepted (else it is a replay; our own retried write counts as done), the subscriber is
+        still not blocked, and the guess counter starts afresh. Item 0 fails on a replay."""
+        accept_values: dict[str, Any] = {":step": n(step), ":aid": s(attempt_id)}
+        replay_free = "(attribute_not_exists(lastStep) OR lastStep < :step OR acceptedBy = :aid)"
+        reset: dict[str, Any] = {
+            "UpdateExpression": "SET failures = :zero, lockouts = :zero ADD series :one",
+            "ExpressionAttributeValues": {":zero": n(0), ":one": n(1)},
+        }
+        if action is not None:  # a stored subscriber: step, counter and block on its profile
+            blocked, blocked_values = _not_blocked(action)
+            return [
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": reserved.key,
+                        "UpdateExpression": (
+                            "SET lastStep = :step, acceptedBy = :aid, failures = :zero, lockouts = :zero"
+                            " ADD series :one"
+                        ),
+                        "ConditionExpression": f"attribute_exists(pk) AND {replay_free} AND {blocked}",
+                        "ExpressionAttributeValues": {
+                            **accept_values,
+                            **blocked_values,
+                            ":zero": n(0),
+                            ":one": n(1),
+                            ":nowms": n(int(now * 1000)),
+                        },
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                }
+            ]
+        return [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": _key(stream_id, STATE, subscriber_id),
+                    "UpdateExpression": "SET lastStep = :step, acceptedBy = :aid, kind = :kind, #ttl = :ttl",
+                    "ConditionExpression": replay_free,
+                    "ExpressionAttributeNames": {"#ttl": TTL_ATTRIBUTE},
+                    "ExpressionAttributeValues": {**accept_values, ":kind": s("subscriberState"), ":ttl": n(expires)},
+                }
+            },
+            {"Update": {"TableName": self._table, "Key": reserved.key, **reset}},
+        ]
+
+    def accept(self, accept_items: list[dict[str, Any]], also: list[dict[str, Any]]) -> NotAccepted | None:
+        """Run accept items with whatever else must be written with them, in ONE transaction."""
+        try:
+            transact(self._client, [*accept_items, *also])
+        except TransactionCanceled as canceled:
+            if not canceled.failed(0):
+                return NotAccepted(True, None)
+            current = canceled.items[0]
+            stored = accept_items[0]["Update"]["Key"]["sk"]["S"].startswith(PROFILE)
+            return NotAccepted(False, subscriber_of(current) if stored and current else None)
+        return None
 
     def list(self, stream_id: str, offset: int, size: int) -> list[Subscriber]:
         """Profiles in subscriberId order from `offset`, paging through DynamoDB as needed."""
@@ -125,94 +423,10 @@ class SubscriberStore(TableStore):
             KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
             ExpressionAttributeValues={":pk": s(stream_pk(stream_id)), ":prefix": s(PROFILE)},
         )
-        return [_subscriber(item) for item in islice(items, offset, offset + size)]
-
-    def set_block(self, stream_id: str, subscriber_id: str, blocked_type: str | None, until_ms: int) -> bool:
-        """Block until `until_ms` (compared with now on every read), or unblock; False if unknown."""
-        if blocked_type is None:
-            expression, values = "REMOVE blockedType SET blockedUntilMs = :zero", {":zero": n(0)}
-        else:
-            expression = "SET blockedType = :type, blockedUntilMs = :until"
-            values = {":type": s(blocked_type), ":until": n(until_ms)}
-        try:
-            call(
-                self._client.update_item,
-                TableName=self._table,
-                Key=_key(stream_id, PROFILE, subscriber_id),
-                UpdateExpression=expression,
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues=values,
-            )
-        except ConditionFailed:
-            return False
-        return True
-
-    def accept_step(self, stream_id: str, subscriber_id: str, step: int, expires: int) -> bool:
-        """Remember the accepted step; False when it (or a later one) was accepted already —
-        a replay, also when two requests race with the same code."""
-        try:
-            call(
-                self._client.update_item,
-                TableName=self._table,
-                Key=_key(stream_id, STATE, subscriber_id),
-                UpdateExpression=(
-                    "SET lastStep = :step, failures = :zero, lockouts = :zero, kind = :kind, expiresAt = :exp"
-                ),
-                ConditionExpression="attribute_not_exists(lastStep) OR lastStep < :step",
-                ExpressionAttributeValues={
-                    ":step": n(step),
-                    ":zero": n(0),
-                    ":kind": s("subscriberState"),
-                    ":exp": n(expires),
-                },
-            )
-        except ConditionFailed:
-            return False
-        return True
-
-    def record_failure(self, stream_id: str, subscriber_id: str, expires: int) -> VerifyState:
-        reply = call(
-            self._client.update_item,
-            TableName=self._table,
-            Key=_key(stream_id, STATE, subscriber_id),
-            UpdateExpression="ADD failures :one SET kind = :kind, expiresAt = :exp",
-            ExpressionAttributeValues={":one": n(1), ":kind": s("subscriberState"), ":exp": n(expires)},
-            ReturnValues="ALL_NEW",
-        )
-        return _state(reply.get("Attributes"))
-
-    def lock(self, stream_id: str, subscriber_id: str, failures: int, until_ms: int, expires: int) -> None:
-        """Start a lockout, once: only the request that saw `failures` wrong codes applies it."""
-        with contextlib.suppress(ConditionFailed):  # another request already started this lockout
-            call(
-                self._client.update_item,
-                TableName=self._table,
-                Key=_key(stream_id, STATE, subscriber_id),
-                UpdateExpression="SET failures = :zero, lockedUntilMs = :until, expiresAt = :exp ADD lockouts :one",
-                ConditionExpression="failures = :seen",
-                ExpressionAttributeValues={
-                    ":zero": n(0),
-                    ":until": n(until_ms),
-                    ":one": n(1),
-                    ":seen": n(failures),
-                    ":exp": n(expires),
-                },
-            )
+        return [subscriber_of(item) for item in islice(items, offset, offset + size)]
 
 
-def _state(item: dict[str, Any] | None) -> VerifyState:
-    if not item:
-        return VerifyState()
-    last = get_n(item, "lastStep")
-    return VerifyState(
-        last_step=last if last is not None else -1,
-        failures=get_n(item, "failures") or 0,
-        lockouts=get_n(item, "lockouts") or 0,
-        locked_until_ms=get_n(item, "lockedUntilMs") or 0,
-    )
-
-
-def _subscriber(item: dict[str, Any]) -> Subscriber:
+def subscriber_of(item: dict[str, Any]) -> Subscriber:
     action = get_s(item, "type")
     blocked = get_s(item, "blockedType")
     return Subscriber(

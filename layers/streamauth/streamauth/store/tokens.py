@@ -1,16 +1,18 @@
-"""Stream tokens and stream revocation in DynamoDB."""
+"""One-time stream tokens in DynamoDB (`STREAM#<streamId>` / `TOKEN#<tokenId>`)."""
 
 from __future__ import annotations
 
 from itertools import islice
 from typing import Any
 
+from streamauth.errors import StoreUnavailable
 from streamauth.models.common import Action
 from streamauth.models.tokens import Token
 from streamauth.store.base import (
     TTL_ATTRIBUTE,
     ConditionFailed,
     TableStore,
+    TransactionCanceled,
     call,
     get_n,
     get_s,
@@ -18,17 +20,21 @@ from streamauth.store.base import (
     query_items,
     s,
     stream_pk,
+    transact,
 )
+from streamauth.store.streams import revocation_check
 
-META_SK = "META"
 TOKEN_PREFIX = "TOKEN#"
+
+
+def token_key(stream_id: str, token_id: str) -> dict[str, Any]:
+    return {"pk": s(stream_pk(stream_id)), "sk": s(TOKEN_PREFIX + token_id)}
 
 
 class TokenStore(TableStore):
     def put(self, token: Token, created_at_ms: int) -> None:
         item = {
-            "pk": s(stream_pk(token.stream_id)),
-            "sk": s(TOKEN_PREFIX + token.token_id),
+            **token_key(token.stream_id, token.token_id),
             "kind": s("token"),
             "tokenId": s(token.token_id),
             "streamId": s(token.stream_id),
@@ -39,72 +45,75 @@ class TokenStore(TableStore):
         }
         if token.room_id is not None:
             item["roomId"] = s(token.room_id)
-        call(
-            self._client.put_item,
-            TableName=self._table,
-            Item=item,
-            ConditionExpression="attribute_not_exists(pk)",
-        )
-
-    def revoked_at_ms(self, stream_id: str) -> int | None:
-        """The stream's last revoke-all time (strongly consistent read)."""
-        reply = call(
-            self._client.get_item,
-            TableName=self._table,
-            Key={"pk": s(stream_pk(stream_id)), "sk": s(META_SK)},
-            ConsistentRead=True,
-            ProjectionExpression="revokedAtMs",
-        )
-        return get_n(reply.get("Item", {}), "revokedAtMs")
-
-    def revoke_all(self, stream_id: str, now_ms: int) -> None:
-        """One write, however many tokens the stream has: tokens created at or before
-        `revokedAtMs` are dead, stored or JWT."""
-        call(
-            self._client.update_item,
-            TableName=self._table,
-            Key={"pk": s(stream_pk(stream_id)), "sk": s(META_SK)},
-            UpdateExpression="SET revokedAtMs = :now, kind = :kind",
-            ExpressionAttributeValues={":now": n(now_ms), ":kind": s("stream")},
-        )
-
-    def consume(
-        self, stream_id: str, token_id: str, action: Action, now: float, revoked_at_ms: int | None, consume_id: str
-    ) -> bool:
-        """Mark a live token consumed with ONE conditional write: of any number of concurrent
-        callers exactly one succeeds. `consume_id` makes the SDK's own retry of a write that
-        did apply succeed again instead of reporting failure for a token it consumed."""
-        condition = (
-            "attribute_exists(pk) AND #type = :type AND expireDate > :now AND createdAtMs > :revoked"
-            " AND (attribute_not_exists(consumedBy) OR consumedBy = :cid)"
-        )
         try:
             call(
-                self._client.update_item,
+                self._client.put_item,
                 TableName=self._table,
-                Key={"pk": s(stream_pk(stream_id)), "sk": s(TOKEN_PREFIX + token_id)},
-                UpdateExpression="SET consumedBy = :cid, consumedAtMs = :nowms",
-                ConditionExpression=condition,
-                ExpressionAttributeNames={"#type": "type"},
-                ExpressionAttributeValues={
-                    ":type": s(action),
-                    ":now": n(int(now)),
-                    ":revoked": n(revoked_at_ms if revoked_at_ms is not None else -1),
-                    ":cid": s(consume_id),
-                    ":nowms": n(int(now * 1000)),
-                },
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except ConditionFailed:
+        except ConditionFailed as failed:
+            # The id is 192 random bits: an item under it is this very write, applied by the SDK's
+            # first attempt and met again by its retry. Anything else is a fault to report.
+            if not failed.item or get_n(failed.item, "createdAtMs") != created_at_ms:
+                raise StoreUnavailable() from failed
+
+    def consume_items(
+        self, stream_id: str, token_id: str, created_at_ms: int, action: Action, now: float, consume_id: str
+    ) -> list[dict[str, Any]]:
+        """The transaction items that use a one-time token: the stream's tokens were not revoked
+        since it was made, and the token is live and unused — then it is marked used by
+        `consume_id` (whose own retried write still counts as a success)."""
+        return [
+            revocation_check(self._table, stream_id, created_at_ms),
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": token_key(stream_id, token_id),
+                    "UpdateExpression": "SET consumedBy = :cid, consumedAtMs = :nowms",
+                    "ConditionExpression": (
+                        "attribute_exists(pk) AND createdAtMs = :created AND #type = :type AND expireDate > :now"
+                        " AND (attribute_not_exists(consumedBy) OR consumedBy = :cid)"
+                    ),
+                    "ExpressionAttributeNames": {"#type": "type"},
+                    "ExpressionAttributeValues": {
+                        ":created": n(created_at_ms),
+                        ":type": s(action),
+                        ":now": n(int(now)),
+                        ":cid": s(consume_id),
+                        ":nowms": n(int(now * 1000)),
+                    },
+                }
+            },
+        ]
+
+    def consume(
+        self,
+        stream_id: str,
+        token_id: str,
+        created_at_ms: int,
+        action: Action,
+        now: float,
+        consume_id: str,
+        also: list[dict[str, Any]] | None = None,
+    ) -> bool:
+        """Use a one-time token in ONE request (a transaction, with `also` written with it):
+        true for exactly one caller however many race; false when it is unknown, expired,
+        used, of another type, or revoked."""
+        try:
+            transact(
+                self._client,
+                [*self.consume_items(stream_id, token_id, created_at_ms, action, now, consume_id), *(also or [])],
+            )
+        except TransactionCanceled:
             return False
         return True
 
     def get(self, stream_id: str, token_id: str) -> tuple[Token, int, bool] | None:
         """(token, createdAtMs, consumed) as stored, whatever its expiry; None when absent."""
         reply = call(
-            self._client.get_item,
-            TableName=self._table,
-            Key={"pk": s(stream_pk(stream_id)), "sk": s(TOKEN_PREFIX + token_id)},
-            ConsistentRead=True,
+            self._client.get_item, TableName=self._table, Key=token_key(stream_id, token_id), ConsistentRead=True
         )
         item = reply.get("Item")
         if not item:

@@ -1,0 +1,38 @@
+"""Session identity and placement. Pure."""
+
+from __future__ import annotations
+
+import hashlib
+
+SESSION_SHARDS = 16  # partitions per stream: a crowd on one stream spreads its writes
+SLOT = "~"  # <subscriberId>~<slot or identity>: a subscriber's sessions share one partition
+
+
+def credential_ref(secret: str) -> str:
+    """What stands for a token in records and events: 16 hex of its SHA-256, never the token."""
+    return hashlib.sha256(secret.encode()).hexdigest()[:16]
+
+
+def session_key(server: str, server_session: str | None, stream_id: str, action: str, credential: str) -> str:
+    """The identity of a session: the server's identity for it with the stream, action and
+    credential it was admitted with; a done or update hook naming anything else is another
+    session."""
+    text = "\n".join((server, server_session or "", stream_id, action, credential))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def subscriber_session_id(subscriber_id: str, suffix: str | int) -> str:
+    return f"{subscriber_id}{SLOT}{suffix}"
+
+
+def slot_of(session_id: str) -> int | None:
+    """The connection slot a subscriber session holds, or None for a session without a limit."""
+    _, _, suffix = session_id.rpartition(SLOT)
+    return int(suffix) if SLOT in session_id and suffix.isdigit() and len(suffix) <= 5 else None
+
+
+def shard_of(session_id: str) -> int:
+    """The session's partition: by subscriber for subscriber sessions (so one query finds all of
+    a subscriber's sessions), by identity otherwise."""
+    owner = session_id.split(SLOT, 1)[0]
+    return int(hashlib.sha256(owner.encode()).hexdigest()[:8], 16) % SESSION_SHARDS

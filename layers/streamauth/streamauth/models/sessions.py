@@ -1,0 +1,77 @@
+"""Sessions: every admitted publish or play, as the media server sees it.
+
+A session is identified by the server's own identity for it (nginx-rtmp's app, client address
+and client id; SRS's server and client ids; MediaMTX's id) together with the stream, the
+action and the credential it was admitted with (contract section 7, "Sessions"). The
+credential itself is never stored: a reference (a hash, a subscriber id) and what its
+re-check needs (its kind, when it was issued, when it expires).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from streamauth.errors import BadRequest
+from streamauth.models.common import Action
+
+CredentialKind = Literal["token", "jwt", "viewer", "subscriber"]
+SESSION_ID_MAX = 200
+
+
+@dataclass(frozen=True)
+class CredentialRef:
+    kind: CredentialKind
+    ref: str  # a hash of the token, or the subscriber id: never the credential
+    issued_at_ms: int | None = None  # for revocation checks; None: a JWT without iat
+    expires_at: int | None = None  # a JWT's exp (unix s)
+    subscriber_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Session:
+    session_id: str  # the API's id for it (also its sort key)
+    session_key: str  # the identity hash (server identity + stream + action + credential)
+    stream_id: str
+    action: Action
+    server: str
+    server_session: str | None
+    client_ip: str | None
+    credential: CredentialRef
+    started_at_ms: int
+    last_seen_at_ms: int
+    expires_at: int  # the lease: unix seconds, renewed by the server's update hook
+
+    def live(self, now: float) -> bool:
+        return self.expires_at > now
+
+    def renewed(self, expires_at: int, now_ms: int) -> Session:
+        return replace(self, expires_at=expires_at, last_seen_at_ms=now_ms)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sessionId": self.session_id,
+            "streamId": self.stream_id,
+            "action": self.action,
+            "server": self.server,
+            "serverSessionId": self.server_session,
+            "clientIp": self.client_ip,
+            "credential": {"kind": self.credential.kind, "ref": self.credential.ref},
+            "subscriberId": self.credential.subscriber_id,
+            "startedAtMs": self.started_at_ms,
+            "lastSeenAtMs": self.last_seen_at_ms,
+            "expiresAt": self.expires_at,
+        }
+
+
+def parse_session_id(value: object, field: str = "sessionId") -> str:
+    """A session id as the API hands them out: a 32-hex identity, or `<subscriberId>~<slot>`."""
+    import re
+
+    if value is None or value == "":
+        raise BadRequest(field, "is required")
+    if not isinstance(value, str) or len(value) > SESSION_ID_MAX:
+        raise BadRequest(field, f"must be a string of at most {SESSION_ID_MAX} characters")
+    if not re.fullmatch(r"(?:[A-Za-z0-9_.@:+\-]{3,128}~)?[0-9a-f]{32}|[A-Za-z0-9_.@:+\-]{3,128}~[0-9]{1,5}", value):
+        raise BadRequest(field, "is not a session id")
+    return value

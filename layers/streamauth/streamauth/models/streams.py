@@ -1,0 +1,42 @@
+"""A stream's state: when its tokens were last revoked, and whether public viewers may join."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Viewers = Literal["open", "closed"]
+
+
+def issued_before(issued_at_ms: int | None, cutoff_ms: int | None) -> bool:
+    """A credential issued at or before `cutoff_ms` is dead. One without an issue time (a JWT
+    a client made without `iat`) cannot prove it is newer, so any cutoff kills it."""
+    if cutoff_ms is None:
+        return False
+    if issued_at_ms is None:
+        return True
+    return issued_at_ms <= cutoff_ms
+
+
+@dataclass(frozen=True)
+class StreamState:
+    revoked_at_ms: int | None = None  # every credential issued at or before it is dead; only grows
+    viewers: Viewers | None = None  # None: the deployment's default (PublicViewersDefault)
+    viewers_closed_at_ms: int | None = None  # viewer JWTs issued at or before the last close are dead
+
+    def open_to_viewers(self, default: Viewers) -> bool:
+        return (self.viewers or default) == "open"
+
+    def revoked(self, issued_at_ms: int | None) -> bool:
+        return issued_before(issued_at_ms, self.revoked_at_ms)
+
+    def viewer_alive(self, issued_at_ms: int | None, default: Viewers, grace_ms: int) -> bool:
+        """A viewer JWT plays while its stream is open and it was issued after the stream's last
+        revocation and after its last close, plus `grace_ms` (a mint may have read a cached
+        "open" that old, so a token minted just after a close must not outlive a reopen)."""
+        closed_until = None if self.viewers_closed_at_ms is None else self.viewers_closed_at_ms + grace_ms
+        return (
+            self.open_to_viewers(default)
+            and not self.revoked(issued_at_ms)
+            and not issued_before(issued_at_ms, closed_until)
+        )

@@ -1,0 +1,191 @@
+"""Sessions in DynamoDB: `SESSIONS#<streamId>#<shard>` / `<sessionId>`.
+
+A subscriber with a connection limit holds numbered slots: its session ids are
+`<subscriberId>~<slot>`, and a slot is taken by a conditional write that succeeds only when
+it is free, expired (whatever TTL has deleted) or already this session's, so a subscriber's
+live sessions ARE its connection leases: counting one counts the other. A subscriber's
+sessions share one partition (one query finds them); other sessions spread over the shards
+by identity. Every read compares the lease (`expiresAt`) with now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from streamauth.logic.sessions import SESSION_SHARDS, SLOT, shard_of
+from streamauth.models.sessions import CredentialRef, Session
+from streamauth.store.base import (
+    TTL_ATTRIBUTE,
+    ConditionFailed,
+    TableStore,
+    batch_delete,
+    call,
+    get_n,
+    get_s,
+    n,
+    query_items,
+    s,
+)
+
+PREFIX = "SESSIONS#"
+
+
+def sessions_pk(stream_id: str, shard: int) -> str:
+    return f"{PREFIX}{stream_id}#{shard:02d}"
+
+
+def session_item_key(stream_id: str, session_id: str) -> dict[str, Any]:
+    return {"pk": s(sessions_pk(stream_id, shard_of(session_id))), "sk": s(session_id)}
+
+
+def _item(session: Session) -> dict[str, Any]:
+    credential = session.credential
+    item: dict[str, Any] = {
+        **session_item_key(session.stream_id, session.session_id),
+        "kind": s("session"),
+        "sessionKey": s(session.session_key),
+        "streamId": s(session.stream_id),
+        "action": s(session.action),
+        "server": s(session.server),
+        "credentialKind": s(credential.kind),
+        "credentialRef": s(credential.ref),
+        "startedAtMs": n(session.started_at_ms),
+        "lastSeenAtMs": n(session.last_seen_at_ms),
+        TTL_ATTRIBUTE: n(session.expires_at),
+    }
+    optional = {
+        "serverSession": session.server_session,
+        "clientIp": session.client_ip,
+        "subscriberId": credential.subscriber_id,
+    }
+    item.update({name: s(value) for name, value in optional.items() if value})
+    if credential.issued_at_ms is not None:
+        item["issuedAtMs"] = n(credential.issued_at_ms)
+    if credential.expires_at is not None:
+        item["credentialExpiresAt"] = n(credential.expires_at)
+    return item
+
+
+def _session(item: dict[str, Any]) -> Session:
+    kind = get_s(item, "credentialKind")
+    action = get_s(item, "action")
+    return Session(
+        session_id=get_s(item, "sk") or "",
+        session_key=get_s(item, "sessionKey") or "",
+        stream_id=get_s(item, "streamId") or "",
+        action="publish" if action == "publish" else "play",
+        server=get_s(item, "server") or "",
+        server_session=get_s(item, "serverSession"),
+        client_ip=get_s(item, "clientIp"),
+        credential=CredentialRef(
+            kind=kind if kind in ("token", "jwt", "viewer", "subscriber") else "token",  # type: ignore[arg-type]
+            ref=get_s(item, "credentialRef") or "",
+            issued_at_ms=get_n(item, "issuedAtMs"),
+            expires_at=get_n(item, "credentialExpiresAt"),
+            subscriber_id=get_s(item, "subscriberId"),
+        ),
+        started_at_ms=get_n(item, "startedAtMs") or 0,
+        last_seen_at_ms=get_n(item, "lastSeenAtMs") or 0,
+        expires_at=get_n(item, TTL_ATTRIBUTE) or 0,
+    )
+
+
+class SessionStore(TableStore):
+    def put_item(self, session: Session, now: float) -> dict[str, Any]:
+        """The transaction item that records an admitted session. A slot (a subscriber session
+        under a limit) is taken only when free, expired, or already this session's."""
+        put: dict[str, Any] = {"TableName": self._table, "Item": _item(session)}
+        if SLOT in session.session_id:
+            put["ConditionExpression"] = "attribute_not_exists(pk) OR #exp <= :now OR sessionKey = :key"
+            put["ExpressionAttributeNames"] = {"#exp": TTL_ATTRIBUTE}
+            put["ExpressionAttributeValues"] = {":now": n(int(now)), ":key": s(session.session_key)}
+        return {"Put": put}
+
+    def put(self, session: Session, now: float) -> bool:
+        """Record a session on its own (no credential to consume with it); False when its slot
+        is held by another live session."""
+        put = self.put_item(session, now)["Put"]
+        try:
+            call(self._client.put_item, **put)
+        except ConditionFailed:
+            return False
+        return True
+
+    def get(self, stream_id: str, session_id: str) -> Session | None:
+        reply = call(
+            self._client.get_item,
+            TableName=self._table,
+            Key=session_item_key(stream_id, session_id),
+            ConsistentRead=True,
+        )
+        item = reply.get("Item")
+        return _session(item) if item else None
+
+    def of_subscriber(self, stream_id: str, subscriber_id: str) -> list[Session]:
+        """Every session record of a subscriber (live or not: callers compare leases with now)."""
+        owner = f"{subscriber_id}{SLOT}"
+        items = query_items(
+            self._client,
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :owner)",
+            ExpressionAttributeValues={":pk": s(sessions_pk(stream_id, shard_of(owner))), ":owner": s(owner)},
+            ConsistentRead=True,
+        )
+        return [_session(item) for item in items]
+
+    def renew(self, session: Session, expires_at: int, now: float) -> bool:
+        """Extend a live session's lease; False when it ended, expired or its slot was taken."""
+        try:
+            call(
+                self._client.update_item,
+                TableName=self._table,
+                Key=session_item_key(session.stream_id, session.session_id),
+                UpdateExpression="SET #exp = :exp, lastSeenAtMs = :nowms",
+                ConditionExpression="sessionKey = :key AND #exp > :now",
+                ExpressionAttributeNames={"#exp": TTL_ATTRIBUTE},
+                ExpressionAttributeValues={
+                    ":exp": n(expires_at),
+                    ":nowms": n(int(now * 1000)),
+                    ":key": s(session.session_key),
+                    ":now": n(int(now)),
+                },
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    def end(self, stream_id: str, session_id: str, session_key: str | None = None) -> bool:
+        """Delete a session (only the one with `session_key`, when given); False if it was gone."""
+        extra: dict[str, Any] = {}
+        if session_key is not None:
+            extra = {"ConditionExpression": "sessionKey = :key", "ExpressionAttributeValues": {":key": s(session_key)}}
+        else:
+            extra = {"ConditionExpression": "attribute_exists(pk)"}
+        try:
+            call(
+                self._client.delete_item,
+                TableName=self._table,
+                Key=session_item_key(stream_id, session_id),
+                **extra,
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    def of_stream(self, stream_id: str) -> Iterator[Session]:
+        """Every session record of a stream, shard by shard (callers compare leases with now)."""
+        for shard in range(SESSION_SHARDS):
+            for item in query_items(
+                self._client,
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": s(sessions_pk(stream_id, shard))},
+            ):
+                yield _session(item)
+
+    def end_stream(self, stream_id: str) -> int:
+        """Delete every session of the stream (it ended), 25 at a time."""
+        keys = [session_item_key(stream_id, session.session_id) for session in self.of_stream(stream_id)]
+        batch_delete(self._client, self._table, keys)
+        return len(keys)

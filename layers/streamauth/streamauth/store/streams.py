@@ -1,0 +1,88 @@
+"""A stream's state item (`STREAM#<streamId>` / `META`): revocation time and public viewers.
+
+Both change only forward in intent time: a revocation time only grows, and an open/close is
+applied only when it is newer than the last one, so a delayed or replayed intent is
+acknowledged and ignored (contract section 7, "Order").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamauth.models.streams import StreamState
+from streamauth.store.base import ConditionFailed, TableStore, call, get_n, get_s, n, s, stream_pk
+
+META_SK = "META"
+
+
+def meta_key(stream_id: str) -> dict[str, Any]:
+    return {"pk": s(stream_pk(stream_id)), "sk": s(META_SK)}
+
+
+def revocation_check(table: str, stream_id: str, issued_at_ms: int) -> dict[str, Any]:
+    """A transaction item: the stream's tokens were not revoked at or after `issued_at_ms`."""
+    return {
+        "ConditionCheck": {
+            "TableName": table,
+            "Key": meta_key(stream_id),
+            "ConditionExpression": "attribute_not_exists(revokedAtMs) OR revokedAtMs < :issued",
+            "ExpressionAttributeValues": {":issued": n(issued_at_ms)},
+        }
+    }
+
+
+class StreamStore(TableStore):
+    def state(self, stream_id: str) -> StreamState:
+        """One strongly consistent GetItem."""
+        reply = call(
+            self._client.get_item,
+            TableName=self._table,
+            Key=meta_key(stream_id),
+            ConsistentRead=True,
+            ProjectionExpression="revokedAtMs, viewers, viewersClosedAtMs",
+        )
+        item = reply.get("Item") or {}
+        viewers = get_s(item, "viewers")
+        return StreamState(
+            revoked_at_ms=get_n(item, "revokedAtMs"),
+            viewers="open" if viewers == "open" else "closed" if viewers == "closed" else None,
+            viewers_closed_at_ms=get_n(item, "viewersClosedAtMs"),
+        )
+
+    def revoke(self, stream_id: str, at_ms: int) -> bool:
+        """Raise the revocation time to `at_ms` (one write, however many tokens the stream has).
+        False when a revocation at or after `at_ms` already stands: nothing changes."""
+        try:
+            call(
+                self._client.update_item,
+                TableName=self._table,
+                Key=meta_key(stream_id),
+                UpdateExpression="SET revokedAtMs = :at, kind = :kind",
+                ConditionExpression="attribute_not_exists(revokedAtMs) OR revokedAtMs < :at",
+                ExpressionAttributeValues={":at": n(at_ms), ":kind": s("stream")},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ConditionFailed as failed:
+            # The SDK's retry of our own applied write meets the revocation it made: applied.
+            return get_n(failed.item or {}, "revokedAtMs") == at_ms
+        return True
+
+    def set_viewers(self, stream_id: str, open_: bool, at_ms: int) -> bool:
+        """Open or close the stream to public viewers, if `at_ms` is not older than the last
+        change; closing also ends the viewer JWTs issued before it. False: a newer change stands."""
+        values: dict[str, Any] = {":at": n(at_ms), ":kind": s("stream"), ":viewers": s("open" if open_ else "closed")}
+        expression = "SET viewers = :viewers, viewersChangedAtMs = :at, kind = :kind"
+        if not open_:
+            expression += ", viewersClosedAtMs = :at"
+        try:
+            call(
+                self._client.update_item,
+                TableName=self._table,
+                Key=meta_key(stream_id),
+                UpdateExpression=expression,
+                ConditionExpression="attribute_not_exists(viewersChangedAtMs) OR viewersChangedAtMs <= :at",
+                ExpressionAttributeValues=values,
+            )
+        except ConditionFailed:
+            return False
+        return True
