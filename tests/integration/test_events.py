@@ -90,9 +90,9 @@ def test_revoke_service_account_event(aws: Aws, at_event_time: FakeClock) -> Non
 
 def test_stream_ended_revokes_and_ends_its_sessions(aws: Aws, at_event_time: FakeClock) -> None:
     from streamauth.models.hooks import parse_nginx
+    from streamauth.models.tokens import TokenRequest
     from streamauth.service.access import access_service
     from streamauth.service.sessions import session_service
-    from streamauth.models.tokens import TokenRequest
     from streamauth.service.tokens import token_service
 
     request = TokenRequest("stream1", int(EVENT_TIME) + 3600, "publish", None)

@@ -3,6 +3,7 @@ reason codes, and connection leases (exactly `limit` of many concurrent sessions
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -301,3 +302,85 @@ def test_subscriber_code_through_the_hook_with_its_connection_limit(aws: Aws, cl
     # and the session it had is refused at its next renew (nginx-rtmp then drops it)
     renew = nginx_subscriber(clock, "update_publish", client=2)
     assert renew.status == 403 and renew.body["reason"] == "blocked"
+
+
+def test_sessions_are_listed_and_one_ended_by_id_is_refused_at_its_next_renew(aws: Aws, clock: FakeClock) -> None:
+    """Every admitted publish and play is a session: GET .../sessions lists them; DELETE one and
+    the media server's next renew is refused (nginx-rtmp then drops the client)."""
+    token = one_time()
+    assert nginx(token).status == 200
+    create_subscriber(limit=1)
+    assert nginx_subscriber(clock, "play", client=8).status == 200
+    listed = call("ListSessionsFunction", event("list_sessions", pathParameters={"id": "cam1"}))
+    assert listed.status == 200 and len(listed.body) == 2
+    by_kind = {s["credential"]["kind"]: s for s in listed.body}
+    assert set(by_kind) == {"token", "subscriber"}
+    tokened = by_kind["token"]
+    assert (tokened["action"], tokened["server"], tokened["serverSessionId"]) == (
+        "publish",
+        "nginx-rtmp",
+        "live/127.0.0.1/7",
+    )
+    assert token not in json.dumps(listed.body)  # a reference, never the credential
+    assert by_kind["subscriber"]["sessionId"] == "alice~0" and by_kind["subscriber"]["subscriberId"] == "alice"
+    ended = call(
+        "EndSessionFunction", event("end_session", pathParameters={"id": "cam1", "sessionId": tokened["sessionId"]})
+    )
+    assert ended.body["success"] is True
+    again = call(
+        "EndSessionFunction", event("end_session", pathParameters={"id": "cam1", "sessionId": tokened["sessionId"]})
+    )
+    assert again.body["success"] is False
+    renew = NGINX_PUBLISH.replace("call=publish", "call=update_publish").replace("token=abc123", f"token={token}")
+    refused = hook("NginxHookFunction", "hook_nginx", renew)
+    assert refused.status == 403 and refused.body["reason"] == "session_not_found"
+    listed = call("ListSessionsFunction", event("list_sessions", pathParameters={"id": "cam1"}))
+    assert [s["sessionId"] for s in listed.body] == ["alice~0"]
+
+
+@pytest.mark.parametrize("session_id", ["x", "alice~", "~0", "a" * 300, "alice~0~1", "ALICE~abc"])
+def test_bad_session_ids_are_400(aws: Aws, clock: FakeClock, session_id: str) -> None:
+    reply = call("EndSessionFunction", event("end_session", pathParameters={"id": "cam1", "sessionId": session_id}))
+    assert reply.status == 400 and reply.body["field"] == "sessionId"
+
+
+def test_revoking_tokens_refuses_their_sessions_at_the_next_renew_and_a_fresh_token_is_admitted(
+    aws: Aws, clock: FakeClock
+) -> None:
+    token = one_time()
+    assert nginx(token).status == 200
+    jwt_play = stream_jwt(stream="cam1", action="play")
+    play = NGINX_PUBLISH.replace("call=publish", "call=play").replace("clientid=7", "clientid=9")
+    assert hook("NginxHookFunction", "hook_nginx", play.replace("token=abc123", f"token={jwt_play}")).status == 200
+    clock.advance(1)
+    assert call("RevokeTokensFunction", event("revoke_tokens", pathParameters={"id": "cam1"})).body["success"] is True
+    clock.advance(1)
+    for call_, body in (
+        ("update_publish", NGINX_PUBLISH.replace("token=abc123", f"token={token}")),
+        ("update_play", play.replace("token=abc123", f"token={jwt_play}")),
+    ):
+        reply = hook(
+            "NginxHookFunction",
+            "hook_nginx",
+            body.replace("call=publish", f"call={call_}").replace("call=play", f"call={call_}"),
+        )
+        assert reply.status == 403 and reply.body["reason"] == "revoked", call_
+    from streamauth.models.tokens import TokenRequest
+    from streamauth.service.tokens import token_service
+
+    fresh = token_service().issue_one_time(TokenRequest("cam1", FUTURE, "publish", None), clock()).token_id
+    assert nginx(fresh).status == 200  # a token issued after the revocation is admitted
+
+
+def test_an_expired_jwt_ends_its_session_at_the_next_renew(aws: Aws, clock: FakeClock) -> None:
+    from streamauth.models.tokens import TokenRequest
+    from streamauth.service.tokens import token_service
+
+    short = token_service().issue_jwt(TokenRequest("cam1", int(T0) + 60, "publish", None), T0).token_id
+    body = NGINX_PUBLISH.replace("token=abc123", f"token={short}")
+    assert hook("NginxHookFunction", "hook_nginx", body).status == 200
+    clock.advance(50)
+    assert hook("NginxHookFunction", "hook_nginx", body.replace("call=publish", "call=update_publish")).status == 200
+    clock.advance(20)
+    reply = hook("NginxHookFunction", "hook_nginx", body.replace("call=publish", "call=update_publish"))
+    assert reply.status == 403 and reply.body["reason"] == "expired"

@@ -77,7 +77,7 @@ def test_sixty_concurrent_wrong_codes_evaluate_at_most_five_in_every_round(
         create_subscriber(sid=sid, stream="cam1")
         evaluated.clear()
         results = _race(
-            GUESSERS, lambda n: subscriber_service().verify("cam1", sid, codes[n], "publish", T0, "1.2.3.4")
+            GUESSERS, lambda n, sid=sid: subscriber_service().verify("cam1", sid, codes[n], "publish", T0, "1.2.3.4")
         )
         worst = max(worst, len(evaluated))
         assert len(evaluated) <= 5, f"round {round_}: {len(evaluated)} wrong codes evaluated"

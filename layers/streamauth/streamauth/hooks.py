@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
+from dataclasses import replace
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.metrics import MetricUnit
 
 from streamauth import clock
 from streamauth.errors import Forbidden
-from streamauth.http import ApiResponse, json_response, raw_body, require_json
-from streamauth.models.hooks import Hook
+from streamauth.http import ApiResponse, json_response, query, raw_body, require_json
+from streamauth.models.hooks import Hook, parse_server_id
 from streamauth.observability import logger, metrics
 from streamauth.settings import get_keys
 
@@ -43,6 +44,9 @@ def answer(app: APIGatewayRestResolver, hook_secret: str, parse: Parser, *, json
     now = clock.now()
     if hook is None:
         return json_response(200, {"code": 0, "allow": True, "reason": "ignored"})
+    server_id = query(app).get("server")
+    if server_id is not None:  # which registered media server this is (its hook URL's ?server=)
+        hook = replace(hook, server_id=parse_server_id(server_id))
     details = {"server": hook.server, "stream_id": hook.stream_id, "action": hook.action, "phase": hook.phase}
     if hook.phase == "end":
         ended = access_service().end(hook)

@@ -49,6 +49,9 @@ class HookRequest:
     credentials: PresentedCredentials
     server_session: str | None  # the server's own identity for the session
     client_ip: str | None = None
+    protocol: str | None = None  # how the client came (MediaMTX: rtsp, rtmp, srt, webrtc, hls)
+    kick_id: str | None = None  # the id the server's own API ends the session by (SRS client_id, MediaMTX id)
+    server_id: str | None = None  # which registered media server asked (the hook URL's ?server=)
 
     @property
     def action(self) -> Action:
@@ -56,6 +59,16 @@ class HookRequest:
 
 
 Hook = HookRequest | None  # None: a callback we acknowledge and ignore
+
+
+SERVER_ID = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+
+
+def parse_server_id(value: object) -> str:
+    """A registered media server's id, as the hook URL's `?server=` names it."""
+    if not isinstance(value, str) or not SERVER_ID.fullmatch(value):
+        raise BadRequest("server", "must be 1-64 letters, digits, '_', '-' or '.'")
+    return value
 
 
 def _first(pairs: list[tuple[str, str]]) -> dict[str, str]:
@@ -163,6 +176,7 @@ def parse_srs(body: str) -> Hook:
         _credentials(_first(parse_qsl(param, keep_blank_values=True))),
         _identity((_str(data, "server_id"), "server_id"), (_str(data, "client_id"), "client_id")),
         _server_field(_str(data, "ip"), "ip"),
+        kick_id=_server_field(_str(data, "client_id"), "client_id"),
     )
 
 
@@ -194,6 +208,8 @@ def parse_mediamtx(body: str) -> Hook:
         _credentials(fields),
         _identity((_str(data, "id"), "id")),
         _server_field(_str(data, "ip"), "ip"),
+        protocol=_server_field(_str(data, "protocol"), "protocol"),
+        kick_id=_server_field(_str(data, "id"), "id"),
     )
 
 

@@ -41,6 +41,10 @@ class Session:
     started_at_ms: int
     last_seen_at_ms: int
     expires_at: int  # the lease: unix seconds, renewed by the server's update hook
+    protocol: str | None = None  # MediaMTX's protocol (which of its APIs ends the session)
+    kick_id: str | None = None  # the id the server's own API ends the session by
+    server_id: str | None = None  # the registered media server that admitted it
+    ended_by: str | None = None  # "operator": ended over the API; its server is told to drop it
 
     def live(self, now: float) -> bool:
         return self.expires_at > now
@@ -61,6 +65,8 @@ class Session:
             "startedAtMs": self.started_at_ms,
             "lastSeenAtMs": self.last_seen_at_ms,
             "expiresAt": self.expires_at,
+            "serverId": self.server_id,
+            "protocol": self.protocol,
         }
 
 

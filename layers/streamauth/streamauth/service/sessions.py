@@ -24,6 +24,8 @@ from streamauth.store import SessionStore, SubscriberStore, session_store, subsc
 
 LEASE_SECONDS = 90  # nginx-rtmp's on_update (notify_update_timeout 30 s) renews well within it
 
+OPERATOR_ENDED = "operator"
+
 # Why a renew is refused (the hooks' reason codes)
 SESSION_NOT_FOUND = "session_not_found"
 REVOKED = "revoked"
@@ -81,6 +83,9 @@ class SessionService:
             started_at_ms=now_ms,
             last_seen_at_ms=now_ms,
             expires_at=int(now) + LEASE_SECONDS,
+            protocol=hook.protocol,
+            kick_id=hook.kick_id,
+            server_id=hook.server_id,
         )
 
     def put_item(self, session: Session, now: float) -> dict[str, Any]:
@@ -175,13 +180,14 @@ class SessionService:
         return sorted(live, key=lambda s: (s.started_at_ms, s.session_id))
 
     def end_by_id(self, stream_id: str, session_id: str, now: float) -> bool:
-        """End a live session (the operator's DELETE): False when there is none. Read first, then
-        delete that very session, so the SDK's retry of an applied delete still reports the truth."""
+        """End a live session (the operator's DELETE): False when there is none. Its lease ends at
+        once (its next renew is refused) and the record says who ended it, for the enforcer that
+        tells a media server without a renew hook to drop it. Read first, so a retried write
+        still reports the truth."""
         session = self._store.get(stream_id, session_id)
         if session is None or not session.live(now):
             return False
-        self._store.end(stream_id, session_id, session.session_key)
-        return True
+        return self._store.mark_ended(session, OPERATOR_ENDED, now)
 
     def live_count(self, stream_id: str, subscriber_id: str, now: float) -> int:
         return sum(1 for s in self._store.of_subscriber(stream_id, subscriber_id) if s.live(now))

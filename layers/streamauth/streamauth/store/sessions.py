@@ -58,6 +58,10 @@ def _item(session: Session) -> dict[str, Any]:
         "serverSession": session.server_session,
         "clientIp": session.client_ip,
         "subscriberId": credential.subscriber_id,
+        "protocol": session.protocol,
+        "kickId": session.kick_id,
+        "serverId": session.server_id,
+        "endedBy": session.ended_by,
     }
     item.update({name: s(value) for name, value in optional.items() if value})
     if credential.issued_at_ms is not None:
@@ -88,6 +92,10 @@ def _session(item: dict[str, Any]) -> Session:
         started_at_ms=get_n(item, "startedAtMs") or 0,
         last_seen_at_ms=get_n(item, "lastSeenAtMs") or 0,
         expires_at=get_n(item, TTL_ATTRIBUTE) or 0,
+        protocol=get_s(item, "protocol"),
+        kick_id=get_s(item, "kickId"),
+        server_id=get_s(item, "serverId"),
+        ended_by=get_s(item, "endedBy"),
     )
 
 
@@ -149,6 +157,28 @@ class SessionStore(TableStore):
                     ":nowms": n(int(now * 1000)),
                     ":key": s(session.session_key),
                     ":now": n(int(now)),
+                },
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    def mark_ended(self, session: Session, by: str, now: float) -> bool:
+        """End a live session by ending its lease now, keeping the record (and its stream change)
+        for whatever must tell its media server; TTL removes it later. False: already over."""
+        try:
+            call(
+                self._client.update_item,
+                TableName=self._table,
+                Key=session_item_key(session.stream_id, session.session_id),
+                UpdateExpression="SET #exp = :now, endedBy = :by, endedAtMs = :nowms",
+                ConditionExpression="sessionKey = :key AND (#exp > :now OR endedBy = :by)",
+                ExpressionAttributeNames={"#exp": TTL_ATTRIBUTE},
+                ExpressionAttributeValues={
+                    ":now": n(int(now)),
+                    ":by": s(by),
+                    ":nowms": n(int(now * 1000)),
+                    ":key": s(session.session_key),
                 },
             )
         except ConditionFailed:
