@@ -107,3 +107,77 @@ def test_authorizer_cache_is_at_most_60_seconds() -> None:
 def test_no_log_event_anywhere() -> None:
     for path in [*ROOT.glob("functions/*/app.py"), *ROOT.glob("layers/streamauth/streamauth/**/*.py")]:
         assert "log_event=True" not in path.read_text(), path
+
+
+def _resources(kind: str) -> dict[str, dict[str, object]]:
+    return {n: r for n, r in tpl.load()["Resources"].items() if r["Type"] == kind}
+
+
+def test_operable_on_day_one_alarms_for_dead_letters_5xx_hook_secret_refusals_and_throttles() -> None:
+    alarms = {r["Properties"]["MetricName"]: r["Properties"] for r in _resources("AWS::CloudWatch::Alarm").values()}  # type: ignore[index]
+    assert set(alarms) == {"ApproximateNumberOfMessagesVisible", "5XXError", "HookSecretRefused", "ThrottledRequests"}
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == {
+            "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
+        }
+        assert alarm["TreatMissingData"] == "notBreaching"
+    assert tpl.load()["Parameters"]["AlarmTopicArn"]["Default"] == ""
+
+
+def test_the_dashboard_shows_what_an_operator_needs() -> None:
+    (dashboard,) = _resources("AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"])
+    for needle in (
+        "AccessAllowed",
+        "AccessRefused_",
+        "HookSecretRefused",
+        "p50",
+        "p99",
+        "Errors",
+        "Throttles",
+        "ColdStart",
+        "ThrottledRequests",
+        "ApproximateNumberOfMessagesVisible",
+        "5XXError",
+    ):
+        assert needle in body, needle
+
+
+def test_logs_are_kept_for_the_retention_parameter_and_never_hold_the_hook_secret() -> None:
+    template = tpl.load()
+    assert template["Globals"]["Function"]["LoggingConfig"]["LogGroup"] == {"Ref": "FunctionsLogGroup"}
+    for group in _resources("AWS::Logs::LogGroup").values():
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}  # type: ignore[index]
+    api = template["Resources"]["StreamAuthApi"]["Properties"]
+    settings = api["MethodSettings"][0]
+    assert settings["DataTraceEnabled"] is False and settings["LoggingLevel"] == "OFF"
+    access = api["AccessLogSetting"]["Fn::If"][1]["Format"]
+    assert "$context.resourcePath" in access and "$context.path" not in access
+    (sampling,) = _resources("AWS::XRay::SamplingRule").values()
+    rule = sampling["Properties"]["SamplingRule"]  # type: ignore[index]
+    assert rule["URLPath"] == "*/hooks/*" and rule["FixedRate"] == 0 and rule["ReservoirSize"] == 0
+
+
+def test_hooks_take_only_the_media_servers_addresses_when_the_operator_says_so() -> None:
+    statements = tpl.load()["Resources"]["StreamAuthApi"]["Properties"]["Auth"]["ResourcePolicy"]["CustomStatements"]
+    deny = next(s for s in statements if s["Effect"] == "Deny")
+    assert deny["Resource"] == "execute-api:/*/*/hooks/*"
+    assert deny["Condition"] == {"NotIpAddress": {"aws:SourceIp": {"Ref": "HookSourceCidrs"}}}
+
+
+def test_an_optional_waf_rate_limits_viewer_tokens_per_client_address() -> None:
+    (acl,) = _resources("AWS::WAFv2::WebACL").values()
+    assert acl["Condition"] == "WafEnabled"
+    (rule,) = acl["Properties"]["Rules"]  # type: ignore[index]
+    rate = rule["Statement"]["RateBasedStatement"]
+    assert rate["AggregateKeyType"] == "IP" and rate["Limit"] == {"Ref": "WafViewerTokenRatePerIp"}
+    assert rate["ScopeDownStatement"]["ByteMatchStatement"]["SearchString"] == "/api/v1/tokens"
+    (association,) = _resources("AWS::WAFv2::WebACLAssociation").values()
+    assert association["Condition"] == "WafEnabled"
+
+
+def test_the_dead_letter_queue_takes_only_the_consumer_rules_failures() -> None:
+    (policy,) = _resources("AWS::SQS::QueuePolicy").values()
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]  # type: ignore[index]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
+    assert "aws:SourceArn" in statement["Condition"]["ArnEquals"]

@@ -96,7 +96,7 @@ def handler(app: APIGatewayRestResolver) -> LambdaHandler:
     """The Lambda entry point of a function: correlation id, metrics flush, resolve."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-    @metrics.log_metrics
+    @metrics.log_metrics(capture_cold_start_metric=True)
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return app.resolve(event, context)
 
