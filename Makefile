@@ -12,7 +12,7 @@ EXAMPLES ?= 100
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: install run test fuzz security unit integration e2e lint format bench admin-token hook-url put-event build deploy invoke clean
+.PHONY: install run test fuzz security unit integration e2e lint format bench admin-token hook-url check-keys put-event build deploy invoke clean
 
 $(STAMP): pyproject.toml layers/streamauth/pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python >= 3.11 is required"; exit 1; }
@@ -61,11 +61,14 @@ format: $(STAMP)
 bench: $(STAMP) ## cold init ratios and DynamoDB requests per operation
 	$(PY) -m localapi.bench
 
-admin-token: $(STAMP) ## print an operator JWT for the local API (SECRET_ID=<SecretArn> for a deployed stack)
-	@$(PY) -m localapi admin-token $(if $(SECRET_ID),--secret-id $(SECRET_ID))
+admin-token: $(STAMP) ## print an operator JWT for the local API (STACK=<stack name> for a deployed stack)
+	@$(PY) -m localapi admin-token $(if $(STACK),--stack $(STACK))
 
-hook-url: $(STAMP) ## print the media-server hook URL prefix (BASE=<ApiUrl> SECRET_ID=<SecretArn> for a deployed stack)
-	@$(PY) -m localapi hook-url $(if $(BASE),--base $(BASE)) $(if $(SECRET_ID),--secret-id $(SECRET_ID))
+hook-url: $(STAMP) ## print the media-server hook URL prefix (STACK=<stack name> for a deployed stack)
+	@$(PY) -m localapi hook-url $(if $(STACK),--stack $(STACK))
+
+check-keys: $(STAMP) ## every key >= 32 bytes and no two alike (the local secrets, or STACK=<stack name>'s)
+	@$(PY) -m localapi check-keys $(if $(STACK),--stack $(STACK))
 
 put-event: $(STAMP) ## make put-event EVENT=events/revoke_stream_tokens.json (to the running make run)
 	@$(PY) -m localapi put-event $(EVENT) --api http://$(HOST):$(PORT)

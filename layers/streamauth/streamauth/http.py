@@ -100,7 +100,8 @@ def handler(app: APIGatewayRestResolver) -> LambdaHandler:
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return app.resolve(event, context)
 
-    return lambda_handler
+    entry: LambdaHandler = lambda_handler
+    return entry
 
 
 def query(app: APIGatewayRestResolver) -> dict[str, str]:

@@ -16,6 +16,7 @@ from streamauth.logic.sessions import credential_ref, session_key, slot_of, subs
 from streamauth.models.common import Action
 from streamauth.models.hooks import HookRequest, PresentedCredentials
 from streamauth.models.sessions import CredentialRef, Session
+from streamauth.models.streams import StreamState
 from streamauth.models.subscribers import Subscriber
 from streamauth.service.streams import StreamService, stream_service
 from streamauth.service.viewers import ViewerService, viewer_service
@@ -136,7 +137,8 @@ class SessionService:
         session = self.find(hook, hook.action)
         if session is None or not session.live(now):
             return Renewal(False, SESSION_NOT_FOUND)
-        reason = self.recheck(session, now)
+        # A fresh read, not the cache: a revocation must end the session at this very renew.
+        reason = self.recheck(session, now, self._streams.fresh_state(session.stream_id))
         if reason is not None:
             self._store.end(session.stream_id, session.session_id, session.session_key)
             return Renewal(False, reason)
@@ -145,8 +147,9 @@ class SessionService:
             return Renewal(False, SESSION_NOT_FOUND)  # ended or taken over meanwhile
         return Renewal(True, "renewed")
 
-    def recheck(self, session: Session, now: float) -> str | None:
-        """Why the session's credential no longer admits it, or None while it still does."""
+    def recheck(self, session: Session, now: float, state: StreamState | None = None) -> str | None:
+        """Why the session's credential no longer admits it, or None while it still does; against
+        `state` when the caller read it, else the stream's cached state."""
         credential = session.credential
         if credential.kind == "subscriber":
             if slot_of(session.session_id) is None:
@@ -155,11 +158,11 @@ class SessionService:
             if found is None:
                 return SUBSCRIBER_DELETED
             return BLOCKED if found[0].is_blocked(session.action, now) else None
+        state = state or self._streams.state(session.stream_id, now)
         if credential.kind == "viewer":
-            if not self._viewers.alive(session.stream_id, _seconds(credential.issued_at_ms), now):
-                state = self._streams.state(session.stream_id, now)
+            if not self._viewers.alive_in(state, _seconds(credential.issued_at_ms)):
                 return REVOKED if state.revoked(credential.issued_at_ms) else STREAM_CLOSED
-        elif self._streams.state(session.stream_id, now).revoked(credential.issued_at_ms):
+        elif state.revoked(credential.issued_at_ms):
             return REVOKED
         expirable = credential.kind in ("jwt", "viewer") and self._jwt_expiry_ends
         if expirable and credential.expires_at is not None and now >= credential.expires_at:

@@ -18,7 +18,7 @@ from streamauth.logic.tokens import jwt_issued_at_ms
 from streamauth.logic.viewers import check_viewer_jwt, viewer_claims
 from streamauth.models.principals import VIEWER, Principal
 from streamauth.models.sessions import CredentialRef
-from streamauth.models.streams import Viewers
+from streamauth.models.streams import StreamState, Viewers
 from streamauth.models.viewers import ViewerTokenRequest
 from streamauth.service.streams import StreamService, stream_service
 from streamauth.settings import Keys, get_keys, get_settings
@@ -45,8 +45,12 @@ class ViewerService:
     def alive(self, stream_id: str, issued_at: int | None, now: float) -> bool:
         """A viewer JWT issued at `issued_at` (unix s) still plays `stream_id`: open, not revoked,
         not closed since (contract section 7, "Public viewers")."""
+        return self.alive_in(self._streams.state(stream_id, now), issued_at)
+
+    def alive_in(self, state: StreamState, issued_at: int | None) -> bool:
+        """The same rule against a stream state the caller read."""
         issued_at_ms = None if issued_at is None else issued_at * 1000
-        return self._streams.state(stream_id, now).viewer_alive(issued_at_ms, self._default, self._grace_ms)
+        return state.viewer_alive(issued_at_ms, self._default, self._grace_ms)
 
     def check(self, token: str, stream_id: str, now: float) -> CredentialRef | None:
         """A viewer JWT valid for playing `stream_id`, as a reference; None otherwise."""
