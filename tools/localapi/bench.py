@@ -1,5 +1,6 @@
-"""`make bench`: cold init of every function as a ratio to a bare boto3 import, and the
-DynamoDB requests each operation makes. Prints numbers; asserts nothing.
+"""`make bench`: cold init of every function as a ratio to a bare boto3 import, the
+DynamoDB requests each operation makes, and the memory and latency of `make run` under load.
+Prints numbers; asserts nothing.
 
 Cold init runs in fresh processes with only what Lambda would have on the path: the
 function's directory, the layer as `sam build` makes it (layers/streamauth/requirements.txt
@@ -14,6 +15,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -119,98 +121,359 @@ def dynamodb_requests() -> None:
     )
     from moto import mock_aws
 
-    from localapi import atomic
+    from localapi import atomic, keys
 
     atomic.install()
     with mock_aws():
         import boto3
 
         from streamauth import aws, settings
-        from streamauth.models.tokens import TokenRequest, ValidateRequest
-        from streamauth.service.tokens import revocations, token_service
+        from streamauth.service import streams
 
-        dynamodb = boto3.client("dynamodb")
         table = next(iter(tpl.tables().values()))
-        dynamodb.create_table(TableName="bench", **table["spec"])
-        secret = boto3.client("secretsmanager").create_secret(
-            Name="bench", SecretString=json.dumps({"master": "b" * 64})
-        )
-        os.environ.update({"TABLE_NAME": "bench", "SECRET_ARN": secret["ARN"]})
+        boto3.client("dynamodb").create_table(TableName="bench", **table["spec"])
+        refs = dict(tpl.parameter_defaults())
+        refs.update(keys.create(boto3.client("secretsmanager"), "bench", keys.test_secret_strings()))
+        refs.update({"StreamAuthTable": "bench", "StreamAuthBus": "bench", "EventsDeadLetterQueue": "bench"})
+        for name, value in tpl.functions()["NginxHookFunction"].environment.items():
+            os.environ[name] = tpl.resolve(value, {k: refs.get(k, k) for k in [*refs, *tpl.load()["Resources"]]})
         settings.reset_caches()
         aws.reset_clients()
-        revocations.forget()
-        service = token_service()
+        streams.states.forget()
         seen: list[str] = []
         aws.dynamodb_client().meta.events.register("before-call.dynamodb.*", lambda model, **_: seen.append(model.name))
-        now = time.time()
 
         def count(label: str, operation: Callable[[], Any]) -> None:
             seen.clear()
             operation()
-            print(f"  {label:52} {len(seen):3}  {' '.join(seen)}")
+            print(f"  {label:58} {len(seen):3}  {' '.join(seen)}")
 
-        request = TokenRequest("bench", int(now) + 600, "publish", None)
         print("DynamoDB requests per operation:")
-        count("issue one-time token", lambda: service.issue_one_time(request, now))
-        count("issue JWT stream token", lambda: service.issue_jwt(request, now))
-        token = service.issue_one_time(request, now)
-        count(
-            "validate one-time token (accepted)",
-            lambda: service.validate(ValidateRequest(token.token_id, "bench", "publish", None), now),
-        )
-        count(
-            "validate one-time token (refused)",
-            lambda: service.validate(ValidateRequest(token.token_id, "bench", "publish", None), now),
-        )
-        jwt_token = service.issue_jwt(request, now).token_id
-        check = ValidateRequest(jwt_token, "bench", "publish", None)
-        count("validate JWT (revocation time not cached)", lambda: service.validate(check, now))
-        count("validate JWT (revocation time cached, <= 5 s)", lambda: service.validate(check, now + 1))
-        for _ in range(60):
-            service.issue_one_time(request, now)
-        count("list tokens (61 stored, page of 50)", lambda: service.list("bench", 0, 50, now))
-        count("revoke all (1 token)", lambda: service.revoke_all("one", now))
-        for _ in range(500):
-            service.issue_one_time(TokenRequest("many", int(now) + 600, "play", None), now)
-        count("revoke all (500 tokens)", lambda: service.revoke_all("many", now))
-        count("authorizer, operator JWT", lambda: _authorize(now))
+        now = time.time()
+        _token_counts(count, now)
+        _hook_counts(count, now)
         _subscriber_and_key_counts(count, now)
 
 
+def _token_counts(count: Callable[[str, Callable[[], Any]], None], now: float) -> None:
+    from streamauth.models.tokens import TokenRequest, ValidateRequest
+    from streamauth.models.viewers import ViewerTokenRequest
+    from streamauth.service.streams import states
+    from streamauth.service.tokens import token_service
+    from streamauth.service.viewers import viewer_service
+
+    service = token_service()
+    request = TokenRequest("bench", int(now) + 600, "publish", None)
+    count("issue one-time token", lambda: service.issue_one_time(request, now))
+    count("issue JWT stream token", lambda: service.issue_jwt(request, now))
+    token = service.issue_one_time(request, now)
+    check = ValidateRequest(token.token_id, "bench", "publish", None)
+    count("validate one-time token (accepted)", lambda: service.validate(check, now))
+    count("validate one-time token (refused)", lambda: service.validate(check, now))
+    jwt_check = ValidateRequest(service.issue_jwt(request, now).token_id, "bench", "publish", None)
+    states.forget()
+    count("validate JWT (stream state not cached)", lambda: service.validate(jwt_check, now))
+    count("validate JWT (stream state cached, <= 5 s)", lambda: service.validate(jwt_check, now + 1))
+    for _ in range(60):
+        service.issue_one_time(request, now)
+    count("list tokens (61 stored, page of 50)", lambda: service.list("bench", 0, 50, now))
+    count("revoke all (1 token)", lambda: service.revoke_all("one", now))
+    for _ in range(500):
+        service.issue_one_time(TokenRequest("many", int(now) + 600, "play", None), now)
+    count("revoke all (500 tokens)", lambda: service.revoke_all("many", now))
+    viewers = viewer_service()
+    viewers.set_public("open", True, now - 1)
+    states.forget()
+    mint = ViewerTokenRequest("open", "user")
+    count("mint viewer JWT (stream state not cached)", lambda: viewers.mint(mint, now))
+    count("mint viewer JWT (cached)", lambda: viewers.mint(mint, now + 1))
+
+
+def _hook_counts(count: Callable[[str, Callable[[], Any]], None], now: float) -> None:
+    from streamauth.logic import totp
+    from streamauth.models.hooks import parse_nginx
+    from streamauth.models.subscribers import CreateSubscriberRequest
+    from streamauth.models.tokens import TokenRequest
+    from streamauth.service.access import access_service
+    from streamauth.service.streams import states
+    from streamauth.service.subscribers import subscriber_service
+    from streamauth.service.tokens import token_service
+
+    def hook(call: str, client: int, credential: str) -> Any:
+        parsed = parse_nginx(f"app=live&addr=10.0.0.1&clientid={client}&call={call}&name=bench&{credential}")
+        assert parsed is not None
+        return parsed
+
+    access = access_service()
+    tokens = token_service()
+    one_time = tokens.issue_one_time(TokenRequest("bench", int(now) + 600, "publish", None), now - 1).token_id
+    jwt = tokens.issue_jwt(TokenRequest("bench", int(now) + 600, "play", None), now - 1).token_id
+    count(
+        "hook: admit a one-time token (with its session)",
+        lambda: access.decide(hook("publish", 1, f"token={one_time}"), now),
+    )
+    states.forget()
+    count(
+        "hook: admit a JWT stream token (state not cached)", lambda: access.decide(hook("play", 2, f"token={jwt}"), now)
+    )
+    count("hook: admit a JWT stream token (state cached)", lambda: access.decide(hook("play", 3, f"token={jwt}"), now))
+    count("hook: renew a token session (on_update)", lambda: access.renew(hook("update_play", 2, f"token={jwt}"), now))
+    count("hook: end a token session (on_play_done)", lambda: access.end(hook("play_done", 2, f"token={jwt}")))
+    secret = totp.new_b32_secret()
+    created = CreateSubscriberRequest.parse("bench", {"subscriberId": "alice", "type": "publish", "b32Secret": secret})
+    subscriber_service().create(created, now)
+    code = totp.totp(totp.b32_key(secret), now, 60)
+    subscriber = f"subscriberId=alice&subscriberCode={code}"
+    count("hook: admit a subscriber (limit 1)", lambda: access.decide(hook("publish", 4, subscriber), now))
+    count("hook: renew a subscriber session", lambda: access.renew(hook("update_publish", 4, subscriber), now))
+
+
 def _subscriber_and_key_counts(count: Callable[[str, Callable[[], Any]], None], now: float) -> None:
-    from streamauth.auth import authenticate, credentials
+    from streamauth.auth import auth_context, authenticate
     from streamauth.logic import totp
     from streamauth.models.accounts import CreateAccountRequest
     from streamauth.models.subscribers import CreateSubscriberRequest
     from streamauth.service.accounts import account_service
-    from streamauth.service.subscribers import subscriber_service, verify_subscriber_code
+    from streamauth.service.subscribers import subscriber_service
 
     secret = totp.new_b32_secret()
-    request = CreateSubscriberRequest.parse("bench", {"subscriberId": "alice", "type": "publish", "b32Secret": secret})
-    subscriber_service().create(request)
+    request = CreateSubscriberRequest.parse("bench", {"subscriberId": "bob", "type": "publish", "b32Secret": secret})
+    service = subscriber_service()
+    service.create(request, now)
     code = totp.totp(totp.b32_key(secret), now, 60)
-    count("verify subscriber code (accepted)", lambda: verify_subscriber_code("bench", "alice", code, "publish", now))
-    count(
-        "verify subscriber code (replayed: refused)",
-        lambda: verify_subscriber_code("bench", "alice", code, "publish", now),
-    )
+    count("verify subscriber code (wrong)", lambda: service.verify("bench", "bob", "000000", "publish", now, None))
+    count("verify subscriber code (accepted)", lambda: service.verify("bench", "bob", code, "publish", now, None))
+    count("verify subscriber code (replayed)", lambda: service.verify("bench", "bob", code, "publish", now, None))
     _, key = account_service().create(CreateAccountRequest.parse({"name": "bench"}), now)
-    count("authorizer, service-account key (first use)", lambda: authenticate(f"Token {key}", credentials(), now))
-    count("authorizer, service-account key (again)", lambda: authenticate(f"Token {key}", credentials(), now + 1))
+    count("authorizer, service-account key (first use)", lambda: authenticate(f"Token {key}", auth_context(), now))
+    count("authorizer, service-account key (again)", lambda: authenticate(f"Token {key}", auth_context(), now + 1))
+    count("authorizer, operator JWT", lambda: _authorize(now))
 
 
 def _authorize(now: float) -> None:
-    from streamauth.auth import authenticate, credentials
+    from streamauth.auth import auth_context, authenticate
     from streamauth.logic import signing
 
-    token = signing.encode({"sub": "bench"}, credentials().rest_jwt_secret)
-    authenticate(f"Bearer {token}", credentials(), now)
+    token = signing.encode({"sub": "bench", "exp": int(now) + 60}, auth_context().keys.rest_jwt_secret)
+    authenticate(f"Bearer {token}", auth_context(), now)
+
+
+# -- `make run` under load: memory of every process, and latency, first calls against last ----
+
+LOAD_CALLS = 2000  # subscriber creates, and as many viewer tokens
+LOAD_THREADS = 8
+LOAD_STREAMS = 8  # viewer tokens: at most 600 per stream a minute
+TOKENS_PER_ADDRESS = 25  # viewer tokens: at most 30 per client address a minute
+LATENCY_WINDOW = 200  # calls whose median is compared, at the start and at the end
+
+
+def process_tree(pid: int) -> dict[int, int]:
+    """{pid: VmRSS in kB} of a process and all its descendants, from /proc (Linux)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # gone meanwhile
+            parent = int(stat[stat.rindex(")") + 2 :].split()[1])  # after "(comm)": state, ppid
+            children.setdefault(parent, []).append(int(entry.name))
+    found: dict[int, int] = {}
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        found[current] = _rss_kb(current)
+        pending.extend(children.get(current, []))
+    return found
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0  # a zombie has no memory left
+
+
+def tree_rss_mb(pid: int) -> float:
+    return sum(process_tree(pid).values()) / 1024
+
+
+class LocalApi:
+    """`python -m localapi run` of its own on a free port (output to `log`), so the memory of
+    exactly its processes can be measured."""
+
+    def __init__(self, log: Path, iam_records: Path) -> None:
+        from localapi import iam
+        from localapi.runtime import free_port
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
+        env[iam.RECORD_ENV] = str(iam_records)
+        self._log = open(log, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "localapi", "run", "--port", str(self.port)],
+            cwd=tpl.ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 60) -> None:
+        import http.client
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the local API exited with {self.process.returncode}")
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+            try:
+                connection.request("GET", "/")
+                connection.getresponse().read()
+                return
+            except OSError:
+                time.sleep(0.2)
+            finally:
+                connection.close()
+        self.process.kill()
+        raise RuntimeError(f"the local API did not answer within {timeout:.0f} s")
+
+    def stop(self, timeout: float = 30) -> float:
+        """SIGTERM, as Ctrl-C or `docker stop` would; seconds until the runner has exited."""
+        started = time.monotonic()
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=timeout)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+            self._log.close()
+        return time.monotonic() - started
+
+
+class LoadClient:
+    """Keep-alive connections per thread: one from 127.0.0.1 for the operator calls, one from
+    the current client address for viewer tokens (127.0.0.2 on: all of 127/8 is loopback)."""
+
+    def __init__(self, port: int, operator_token: str) -> None:
+        self._port = port
+        self._operator = {"Authorization": f"Bearer {operator_token}", "Content-Type": "application/json"}
+        self._local = threading.local()
+
+    def call(self, method: str, path: str, body: Any, source: str = "127.0.0.1", operator: bool = True) -> float:
+        """Seconds the call took; RuntimeError unless it answered 200."""
+        import http.client
+
+        connections: dict[str, http.client.HTTPConnection] = self._local.__dict__.setdefault("connections", {})
+        if source not in connections:
+            for address in [a for a in connections if a != "127.0.0.1"]:  # done with that address
+                connections.pop(address).close()
+            connections[source] = http.client.HTTPConnection(
+                "127.0.0.1", self._port, timeout=60, source_address=(source, 0)
+            )
+        connection = connections[source]
+        headers = self._operator if operator else {"Content-Type": "application/json"}
+        started = time.perf_counter()
+        try:
+            connection.request(method, path, body=json.dumps(body), headers=headers)
+            reply = connection.getresponse()
+            data = reply.read()
+        except (OSError, http.client.HTTPException):
+            connections.pop(source).close()
+            raise
+        elapsed = time.perf_counter() - started
+        if reply.status != 200:
+            raise RuntimeError(f"{method} {path} from {source}: {reply.status} {data[:200]!r}")
+        return elapsed
+
+    def open_streams(self, streams: list[str]) -> None:
+        for stream in streams:
+            self.call("PUT", f"/api/v1/streams/{stream}/public-viewers", {"enabled": True})
+
+    def create_subscriber(self, stream: str, index: int) -> float:
+        body = {"subscriberId": f"sub{index:04d}", "type": "play"}
+        return self.call("POST", f"/v2/broadcasts/{stream}/subscribers", body)
+
+    def viewer_token(self, stream: str, index: int, first_address: int = 2) -> float:
+        address = first_address + index // TOKENS_PER_ADDRESS  # 127.0.0.2 ... as the limit needs
+        source = f"127.{address // 65536 % 256}.{address // 256 % 256}.{address % 256}"
+        body = {"stream_id": stream, "unique_user_identifier": f"viewer{index:04d}"}
+        return self.call("POST", "/api/v1/tokens", body, source=source, operator=False)
+
+
+def run_load(
+    client: LoadClient,
+    calls: int,
+    threads: int = LOAD_THREADS,
+    prefix: str = "load",
+    first_address: int = 2,
+    start: int = 0,
+) -> list[float]:
+    """`calls` subscriber creates and `calls` viewer tokens, interleaved, over LOAD_STREAMS
+    open streams, from `threads` threads; each call's latency, in the order they were made.
+    Viewer tokens come from 127.0.0.<first_address> on, TOKENS_PER_ADDRESS from each; `start`
+    continues an earlier run_load (subscriber ids and client addresses go on from there)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    streams = [f"{prefix}{n}" for n in range(LOAD_STREAMS)]
+    client.open_streams(streams)
+
+    def one(task: int) -> float:
+        index = task // 2
+        stream = streams[index % len(streams)]
+        if task % 2 == 0:
+            return client.create_subscriber(stream, index)
+        return client.viewer_token(stream, index, first_address)
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return list(pool.map(one, range(2 * start, 2 * (start + calls))))
+
+
+def operator_token() -> str:
+    return subprocess.run(
+        [sys.executable, "-m", "localapi", "admin-token"], cwd=tpl.ROOT, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def memory(calls: int = LOAD_CALLS) -> None:
+    """`make run` under load: the RSS of the runner and all its workers before and after
+    `calls` subscriber creates and `calls` viewer tokens, the median latency of the first and
+    the last calls, and how long the runner takes to stop."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="localapi-bench-") as scratch:
+        api = LocalApi(Path(scratch) / "run.log", Path(scratch) / "iam")
+        try:
+            client = LoadClient(api.port, operator_token())
+            run_load(client, LOAD_THREADS, prefix="warm")  # every function's worker started
+            before = tree_rss_mb(api.process.pid)
+            started = time.perf_counter()
+            latencies = run_load(client, calls, first_address=3)
+            elapsed = time.perf_counter() - started
+            after = tree_rss_mb(api.process.pid)
+            processes = len(process_tree(api.process.pid))
+        finally:
+            stop = api.stop()
+    window = min(LATENCY_WINDOW, len(latencies) // 2)
+    first, last = statistics.median(latencies[:window]), statistics.median(latencies[-window:])
+    print(f"make run under load: {calls} subscriber creates + {calls} viewer tokens, {LOAD_THREADS} threads")
+    print(f"  RSS of the runner and its workers ({processes} processes): {before:.0f} MB before, {after:.0f} MB after")
+    print(f"  {2 * calls} calls in {elapsed:.1f} s; median latency, first {window}: {first * 1000:.1f} ms,")
+    print(f"  last {window}: {last * 1000:.1f} ms ({last / first:.2f}x); stopped in {stop:.1f} s")
 
 
 def main() -> None:
     cold_init()
     print()
     dynamodb_requests()
+    print()
+    memory()
 
 
 if __name__ == "__main__":

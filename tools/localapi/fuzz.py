@@ -18,7 +18,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from localapi.runtime import free_port, local_secret
+from localapi import keys
+from localapi.runtime import free_port
 from localapi.template import ROOT
 
 LOG = ROOT / ".build" / "fuzz-server.log"  # the local API's output: look here for a 5xx's traceback
@@ -59,9 +60,7 @@ def operator_jwt() -> str:
 
 def write_config() -> Path:
     """Every `{hookSecret}` in a generated request is the local API's real one."""
-    from streamauth.settings import keys_from_secret
-
-    hook_secret = keys_from_secret(local_secret()).hook_secret
+    hook_secret = keys.key_of(keys.local_secret_strings(), "hookSecret")
     CONFIG.parent.mkdir(parents=True, exist_ok=True)
     CONFIG.write_text(f'[parameters]\n"path.hookSecret" = "{hook_secret}"\n')
     CONFIG.chmod(0o600)  # it holds a (local) secret

@@ -22,6 +22,7 @@ from localapi.runtime import Lambdas
 LOCAL_EVENTS = "/_local/events"  # the local stand-in for the streamauth event bus
 MAX_PAYLOAD = 10 * 1024 * 1024  # API Gateway's request size limit
 MAX_URL = 10 * 1024  # API Gateway's URL length limit
+AUTH_CACHE_ENTRIES = 1024  # authorizer answers kept (each for its TTL), the oldest dropped first
 _DEFAULT_STATUS = {
     "UNAUTHORIZED": 401,
     "ACCESS_DENIED": 403,
@@ -164,7 +165,10 @@ class Gateway:
         policy = reply["result"]
         if authorizer.ttl > 0:
             with self._lock:
+                self._auth_cache.pop(key, None)  # re-inserted last: the dict's order is oldest first
                 self._auth_cache[key] = (time.monotonic(), policy)
+                while len(self._auth_cache) > AUTH_CACHE_ENTRIES:  # a bound, however many credentials
+                    del self._auth_cache[next(iter(self._auth_cache))]
         return self._policy_outcome(policy)
 
     def _policy_outcome(self, policy: dict[str, Any]) -> Reply | dict[str, Any]:

@@ -1,29 +1,29 @@
 """The local stand-ins for Lambda and its backing services.
 
-`Backend` starts moto's server (DynamoDB, Secrets Manager) unless told to use another
-DynamoDB endpoint, creates the template's tables and the deployment secret, and resolves
-each function's environment. `Lambdas` keeps warm worker processes per function, several
-when requests overlap, as Lambda keeps execution environments.
+`Backend` starts moto's server (DynamoDB, Secrets Manager, EventBridge, SQS) unless told to
+use another DynamoDB endpoint, creates the template's tables and secrets, and resolves each
+function's environment. `Lambdas` keeps a warm worker process per function (more with
+`per_function`), as Lambda keeps execution environments.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import secrets
 import subprocess
 import sys
 import threading
 from pathlib import Path
 from typing import Any
 
+from localapi import keys
 from localapi import template as tpl
 
 LOCAL_DIR = tpl.ROOT / ".local"
-SECRET_FILE = LOCAL_DIR / "secret.json"
 REGION = "us-east-1"
-SECRET_NAME = "streamauth-local"
-MAX_WORKERS_PER_FUNCTION = 8
+MAX_WORKERS_PER_FUNCTION = 1  # `run --workers-per-function N` for more
+STREAM_RECORDS_KEPT = 10_000  # per table stream: DynamoDB trims after 24 h, moto never
 
 
 def free_port() -> int:
@@ -36,14 +36,43 @@ def free_port() -> int:
         return port
 
 
-def local_secret() -> str:
-    """The local deployment's master secret: made once, kept out of git (.local/ is ignored)."""
-    if not SECRET_FILE.exists():
-        LOCAL_DIR.mkdir(exist_ok=True)
-        fd = os.open(SECRET_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump({"master": secrets.token_hex(32)}, handle)
-    return SECRET_FILE.read_text()
+def untrack_models() -> None:
+    """Stop moto keeping every model object it ever makes.
+
+    moto's BaseModel.__new__ appends each instance (every DynamoDB item written, each copy of
+    one taken for an update's "before" image or a query's reply, every stream record) to a
+    list on its class, for the dashboard of its standalone server, and nothing ever takes one
+    out: a server that lives for thousands of requests keeps all of them. Nothing here uses
+    that dashboard (it shows no models now), so the objects go when moto is done with them."""
+    from moto.core.common_models import BaseModel
+    from moto.core.model_instances import reset_model_data
+
+    def __new__(cls: type[Any], *args: Any, **kwargs: Any) -> Any:
+        return super(BaseModel, cls).__new__(cls)  # as moto's own, less the append
+
+    BaseModel.__new__ = staticmethod(__new__)  # type: ignore[assignment]
+    reset_model_data()
+
+
+def bound_streams(kept: int) -> None:
+    """Keep the last `kept` records of each DynamoDB stream, as DynamoDB Streams trims its own
+    (after 24 hours); moto keeps every one, and nothing reads them here. The trim horizon moves
+    with the oldest record kept, so sequence numbers and shard iterators stay consistent."""
+    from moto.dynamodb.models.table import StreamShard
+
+    original = StreamShard.add
+    if getattr(original, "_streamauth_bounded", False):
+        return
+
+    def add(self: Any, old: Any, new: Any) -> None:
+        original(self, old, new)
+        excess = len(self.items) - kept
+        if excess > kept // 10:  # trim in batches, not one record per write
+            del self.items[:excess]
+            self.starting_sequence_number += excess
+
+    add._streamauth_bounded = True  # type: ignore[attr-defined]
+    StreamShard.add = add  # type: ignore[method-assign]
 
 
 class Backend:
@@ -52,7 +81,7 @@ class Backend:
         self.endpoint = ""
         self.dynamodb_endpoint = dynamodb_endpoint or ""
         self.table_prefix = table_prefix
-        self.secret_arn = ""
+        self.secret_arns: dict[str, str] = {}  # template logical id -> ARN
         self.table_names: dict[str, str] = {}
         self.bus_name = ""
         self.queue_url = ""
@@ -65,6 +94,8 @@ class Backend:
         from localapi import atomic
 
         atomic.install()
+        untrack_models()
+        bound_streams(STREAM_RECORDS_KEPT)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
@@ -96,19 +127,32 @@ class Backend:
             dynamodb.get_waiter("table_exists").wait(TableName=name)
             if table["ttl"]:
                 dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=table["ttl"])
-        reply = self.client("secretsmanager").create_secret(Name=SECRET_NAME, SecretString=local_secret())
-        self.secret_arn = reply["ARN"]
+        self.secret_arns = self._secrets(keys.local_secret_strings())
         bus = tpl.parameter_defaults().get("EventBusName", "streamauth")
         self.client("events").create_event_bus(Name=bus)
         self.bus_name = bus
         self.queue_url = self.client("sqs").create_queue(QueueName="streamauth-local-dlq")["QueueUrl"]
+
+    def _secrets(self, strings: dict[str, str]) -> dict[str, str]:
+        """Each template secret in moto's Secrets Manager (again with the same prefix: its value
+        is brought up to date); the layer's start-up rule across them is checked first."""
+        keys.check(strings)
+        client = self.client("secretsmanager")
+        arns: dict[str, str] = {}
+        for logical_id, value in strings.items():
+            name = f"{self.table_prefix}-{logical_id}"
+            try:
+                arns[logical_id] = client.create_secret(Name=name, SecretString=value)["ARN"]
+            except client.exceptions.ResourceExistsException:
+                arns[logical_id] = client.put_secret_value(SecretId=name, SecretString=value)["ARN"]
+        return arns
 
     def refs(self) -> dict[str, str]:
         refs = dict(tpl.parameter_defaults())
         refs.update(self.table_names)
         for logical_id in tpl.load()["Resources"]:
             refs.setdefault(logical_id, logical_id)
-        refs["StreamAuthSecret"] = self.secret_arn
+        refs.update(self.secret_arns)
         refs["StreamAuthBus"] = self.bus_name
         refs["EventsDeadLetterQueue"] = self.queue_url
         refs.update({"AWS::Region": REGION, "AWS::URLSuffix": "amazonaws.com", "AWS::AccountId": "123456789012"})
@@ -145,6 +189,9 @@ def _fake_credentials_env() -> dict[str, str]:
 
 
 class _Worker:
+    """One worker process, in a session of its own: a Ctrl-C in the terminal reaches the
+    runner, which stops its workers, not each worker mid-request."""
+
     def __init__(self, function: tpl.Function, env: dict[str, str]) -> None:
         args = [
             sys.executable,
@@ -156,10 +203,14 @@ class _Worker:
             str(function.timeout),
             *[str(path) for path in tpl.layer_dirs()],
         ]
-        self.process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True)
-        ready = self._read()
-        if not ready.get("ready"):
-            raise RuntimeError(f"{function.logical_id} did not start")
+        self.name = function.logical_id
+        self.process = subprocess.Popen(
+            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True, start_new_session=True
+        )
+
+    def wait_ready(self) -> None:
+        if not self._read().get("ready"):
+            raise RuntimeError(f"{self.name} did not start")
 
     def _read(self) -> dict[str, Any]:
         assert self.process.stdout is not None
@@ -175,31 +226,52 @@ class _Worker:
         self.process.stdin.flush()
         return self._read()
 
-    def stop(self) -> None:
+    def kill(self) -> None:
         if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+
+    def reap(self) -> None:
+        """Wait for the killed process, so none is left a zombie."""
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+
+    def close(self) -> None:
+        """Kill, reap and close the pipes (only by the thread that was using the worker)."""
+        self.kill()
+        self.reap()
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
 
 
 class Lambdas:
-    """Warm execution environments per function, started on first use."""
+    """Warm execution environments per function, started on first use: at most
+    `per_function` each (by default one, as the README promises; requests to a busy
+    function wait their turn), so memory is bounded by the functions in use, not by how
+    many requests ever overlapped. A worker that dies is replaced on the next request."""
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, per_function: int = MAX_WORKERS_PER_FUNCTION) -> None:
         self._backend = backend
         self._functions = tpl.functions()
+        self._per_function = max(1, per_function)
         self._idle: dict[str, list[_Worker]] = {name: [] for name in self._functions}
-        self._count: dict[str, int] = dict.fromkeys(self._functions, 0)
-        self._all: list[_Worker] = []  # idle or busy: every one is stopped with the runner
+        self._count: dict[str, int] = dict.fromkeys(self._functions, 0)  # started or starting
+        self._all: set[_Worker] = set()  # idle, busy or starting: every one is stopped with the runner
+        self._closed = False
         self._cond = threading.Condition()
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
         """{"result": ...} or {"error": ..., "errorType": ...} as the Lambda service reports it."""
-        worker = self._acquire(logical_id)
+        try:
+            worker = self._acquire(logical_id)
+        except (RuntimeError, OSError, ValueError) as exc:
+            return {"error": str(exc), "errorType": "Runtime.InitError"}
         try:
             reply = worker.invoke(event)
         except (RuntimeError, OSError, ValueError):
-            worker.stop()
-            self._release(logical_id, None)
+            self._discard(logical_id, worker)
             return {"error": "Runtime exited", "errorType": "Runtime.ExitError"}
         self._release(logical_id, worker)
         return reply
@@ -207,36 +279,72 @@ class Lambdas:
     def _acquire(self, logical_id: str) -> _Worker:
         with self._cond:
             while True:
+                if self._closed:
+                    raise RuntimeError("the local API is stopping")
                 if self._idle[logical_id]:
                     return self._idle[logical_id].pop()
-                if self._count[logical_id] < MAX_WORKERS_PER_FUNCTION:
+                if self._count[logical_id] < self._per_function:
                     self._count[logical_id] += 1
                     break
                 self._cond.wait()
+        function = self._functions[logical_id]
         try:
-            worker = _Worker(self._functions[logical_id], self._backend.environment(self._functions[logical_id]))
+            worker = _Worker(function, self._backend.environment(function))
         except Exception:
-            self._release(logical_id, None)
+            self._forget(logical_id, None)
             raise
         with self._cond:
-            self._all.append(worker)
+            closed = self._closed
+            if not closed:
+                self._all.add(worker)  # before the wait for "ready": stop() must find a starting worker too
+        if closed:
+            self._discard(logical_id, worker)
+            raise RuntimeError("the local API is stopping")
+        try:
+            worker.wait_ready()
+        except Exception:
+            self._discard(logical_id, worker)
+            raise
         return worker
 
-    def _release(self, logical_id: str, worker: _Worker | None) -> None:
+    def _release(self, logical_id: str, worker: _Worker) -> None:
         with self._cond:
-            if worker is None:
-                self._count[logical_id] -= 1
-            else:
+            if not self._closed:
                 self._idle[logical_id].append(worker)
-            self._cond.notify()
+                self._cond.notify_all()  # one condition for every function: wake them all
+                return
+        self._discard(logical_id, worker)
+
+    def _discard(self, logical_id: str, worker: _Worker) -> None:
+        worker.close()
+        self._forget(logical_id, worker)
+
+    def _forget(self, logical_id: str, worker: _Worker | None) -> None:
+        with self._cond:
+            if worker is not None:
+                self._all.discard(worker)
+            self._count[logical_id] -= 1
+            self._cond.notify_all()
+
+    def kill(self) -> None:
+        """Kill every worker now, without waiting (the runner's last resort)."""
+        with self._cond:
+            workers = list(self._all)
+        for worker in workers:
+            worker.kill()
 
     def stop(self) -> None:
+        """Stop every worker, idle or busy, and reap each; later requests are refused."""
         with self._cond:
-            workers, self._all = self._all, []
+            self._closed = True
+            workers = list(self._all)
             for idle in self._idle.values():
                 idle.clear()
+            self._cond.notify_all()
+        for worker in workers:  # all killed first, then all reaped: no one waits for another
+            worker.kill()
         for worker in workers:
-            worker.stop()
+            worker.reap()
 
 
 def event_file(path: str | Path) -> dict[str, Any]:

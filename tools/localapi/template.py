@@ -192,7 +192,7 @@ def resolve(value: Any, refs: dict[str, str]) -> str:
     if isinstance(value, dict) and "Fn::Join" in value:
         separator, items = value["Fn::Join"]
         parts = items if isinstance(items, list) else [items]
-        return separator.join(resolve(part, refs) for part in parts)
+        return str(separator).join(resolve(part, refs) for part in parts)
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

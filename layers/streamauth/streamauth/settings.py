@@ -10,6 +10,11 @@ Every key is checked when its secret is loaded: at least 32 bytes, and different
 other key this process holds; otherwise ConfigurationError names the keys (never a value).
 `check_all_keys` applies the same rule across every secret (the local runner at start-up,
 and `make check-keys` for a deployed stack, which can read them all).
+
+One secret is configuration, not keys: the media-server registry (`mediaServers`, URLs and
+API credentials of the servers the session enforcer ends sessions on). It is fetched and
+refreshed by the same key ring, but parsed by its own loader (`secret_document`) and kept out
+of the key checks, which apply to keys only.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from streamauth.errors import ConfigurationError, StoreUnavailable
 
@@ -33,11 +38,13 @@ PublicViewersDefault = Literal["open", "closed"]
 @dataclass(frozen=True)
 class SecretSpec:
     """One Secrets Manager secret: the environment variable holding its ARN, the keys it must
-    hold, and keys an operator may add (Ant Media's app settings)."""
+    hold, and keys an operator may add (Ant Media's app settings). A `document` secret holds
+    structured configuration instead of keys: no key rules, its own loader."""
 
     env: str
     keys: tuple[str, ...]
     optional: tuple[str, ...] = ()
+    document: bool = False
 
 
 # name -> spec; the template's secrets (README, "Deploy and operate") mirror this table.
@@ -51,6 +58,8 @@ SECRETS: dict[str, SecretSpec] = {
         "SUBSCRIBER_SECRET_ARN", ("subscriberSecretKey",), ("publishTotpSecret", "playTotpSecret")
     ),
     "push": SecretSpec("PUSH_SECRET_ARN", ("subscriberAuthKey",)),
+    # the media-server registry (models/media_servers.py): {"servers": [...]}, read by the enforcer only
+    "mediaServers": SecretSpec("MEDIA_SERVERS_SECRET_ARN", (), document=True),
 }
 SECRET_OF_KEY: dict[str, str] = {key: name for name, spec in SECRETS.items() for key in (*spec.keys, *spec.optional)}
 
@@ -132,6 +141,8 @@ def check_keys(keys: Mapping[str, str]) -> None:
 def keys_from_secret(name: str, secret_string: str) -> dict[str, str]:
     """The keys one secret holds (its required keys, and optional ones that are set)."""
     spec = SECRETS[name]
+    if spec.document:
+        raise ConfigurationError(f"the {name} secret holds configuration, not keys")
     try:
         data = json.loads(secret_string)
     except ValueError as exc:
@@ -158,11 +169,13 @@ def check_all_keys(secret_strings: Mapping[str, str]) -> None:
     """The start-up check across every secret (local runner, `make check-keys`)."""
     keys: dict[str, str] = {}
     for name, secret_string in secret_strings.items():
-        keys.update(keys_from_secret(name, secret_string))
+        if not SECRETS[name].document:  # configuration (the media-server registry) holds no keys
+            keys.update(keys_from_secret(name, secret_string))
     check_keys(keys)
 
 
 SecretFetcher = Callable[[str], str]
+Parsed = TypeVar("Parsed")
 
 
 def _fetch_secret_string(arn: str) -> str:
@@ -191,6 +204,13 @@ class _KeyRing:
         self._fetch = fetch
         self._lock = threading.Lock()
         self._loaded: dict[str, tuple[float, dict[str, str]]] = {}
+        self._documents: dict[str, tuple[float, object]] = {}
+
+    def _secret_string(self, name: str) -> str:
+        arn = get_settings().secret_arns.get(name, "")
+        if not arn:
+            raise ConfigurationError(f"setting {SECRETS[name].env} is not set")
+        return self._fetch(arn)
 
     def secret(self, name: str) -> dict[str, str]:
         settings = get_settings()
@@ -198,10 +218,7 @@ class _KeyRing:
             cached = self._loaded.get(name)
             if cached is not None and time.monotonic() - cached[0] < settings.secret_cache_seconds:
                 return cached[1]
-            arn = settings.secret_arns.get(name, "")
-            if not arn:
-                raise ConfigurationError(f"setting {SECRETS[name].env} is not set")
-            keys = keys_from_secret(name, self._fetch(arn))
+            keys = keys_from_secret(name, self._secret_string(name))
             others = {k: v for other, (_, held) in self._loaded.items() if other != name for k, v in held.items()}
             check_keys({**others, **keys})
             self._loaded[name] = (time.monotonic(), keys)
@@ -210,9 +227,23 @@ class _KeyRing:
     def key(self, key: str) -> str | None:
         return self.secret(SECRET_OF_KEY[key]).get(key)
 
+    def document(self, name: str, parse: Callable[[str], Parsed]) -> Parsed:
+        """A configuration secret, parsed by `parse` (which raises ConfigurationError when it is
+        malformed), fetched and refreshed like the keys."""
+        if not SECRETS[name].document:
+            raise ConfigurationError(f"the {name} secret holds keys, not configuration")
+        with self._lock:
+            cached = self._documents.get(name)
+            if cached is not None and time.monotonic() - cached[0] < get_settings().secret_cache_seconds:
+                return cached[1]  # type: ignore[return-value]  # stored by this method with the same parser
+            parsed = parse(self._secret_string(name))
+            self._documents[name] = (time.monotonic(), parsed)
+            return parsed
+
     def forget(self) -> None:
         with self._lock:
             self._loaded.clear()
+            self._documents.clear()
 
 
 _ring = _KeyRing(_fetch_secret_string)
@@ -275,6 +306,12 @@ _keys = Keys()
 def get_keys() -> Keys:
     """The deployment's keys, each secret loaded on first use and refreshed (rotation)."""
     return _keys
+
+
+def secret_document(name: str, parse: Callable[[str], Parsed]) -> Parsed:
+    """A configuration secret (a `document` in SECRETS, e.g. the media-server registry), parsed
+    on first use and refreshed every `secret_cache_seconds` like the keys. Never log it."""
+    return _ring.document(name, parse)
 
 
 def reset_caches() -> None:

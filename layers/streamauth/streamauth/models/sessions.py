@@ -45,6 +45,7 @@ class Session:
     kick_id: str | None = None  # the id the server's own API ends the session by
     server_id: str | None = None  # the registered media server that admitted it
     ended_by: str | None = None  # "operator": ended over the API; its server is told to drop it
+    kick_status: str | None = None  # the enforcer's last kick (logic/kicks.py): kicked, gone, failed:...
 
     def live(self, now: float) -> bool:
         return self.expires_at > now

@@ -125,20 +125,25 @@ class SessionService:
     def find(self, hook: HookRequest, action: Action) -> Session | None:
         """The session this hook names: the same server identity, stream, action and credential."""
         key = self.key(hook, action)
-        if hook.credentials.token is None and hook.credentials.subscriber_id:
-            for session in self._store.of_subscriber(hook.stream_id, hook.credentials.subscriber_id):
+        if _is_subscriber(hook):
+            for session in self._store.of_subscriber(hook.stream_id, hook.credentials.subscriber_id or ""):
                 if session.session_key == key:
                     return session
             return None
         return self._store.get(hook.stream_id, key)
 
     def renew(self, hook: HookRequest, now: float) -> Renewal:
-        """Re-decide a live session on the server's update call; a refusal ends it."""
-        session = self.find(hook, hook.action)
+        """Re-decide a live session on the server's update call; a refusal ends it. A token
+        session and its stream's state are read fresh in ONE request (not the cache: a
+        revocation must end the session at this very renew); a subscriber's in a query."""
+        state: StreamState | None = None
+        if _is_subscriber(hook):
+            session = self.find(hook, hook.action)
+        else:
+            session, state = self._store.get_with_stream_state(hook.stream_id, self.key(hook, hook.action))
         if session is None or not session.live(now):
             return Renewal(False, SESSION_NOT_FOUND)
-        # A fresh read, not the cache: a revocation must end the session at this very renew.
-        reason = self.recheck(session, now, self._streams.fresh_state(session.stream_id))
+        reason = self.recheck(session, now, state)
         if reason is not None:
             self._store.end(session.stream_id, session.session_id, session.session_key)
             return Renewal(False, reason)
@@ -173,6 +178,11 @@ class SessionService:
         """The server says the session ended (done/stop/unpublish): free it. Only the session this
         hook names, so a done call naming another stream or credential frees nothing."""
         for action in hook.actions:
+            if not _is_subscriber(hook):  # a token session's id is its identity: one conditional delete
+                key = self.key(hook, action)
+                if self._store.end(hook.stream_id, key, key):
+                    return True
+                continue
             session = self.find(hook, action)
             if session is not None:
                 return self._store.end(session.stream_id, session.session_id, session.session_key)
@@ -197,6 +207,11 @@ class SessionService:
 
     def end_stream(self, stream_id: str) -> int:
         return self._store.end_stream(stream_id)
+
+
+def _is_subscriber(hook: HookRequest) -> bool:
+    """Admitted with a subscriber code (its sessions live in the subscriber's partition)."""
+    return hook.credentials.token is None and bool(hook.credentials.subscriber_id)
 
 
 def _seconds(ms: int | None) -> int | None:

@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from streamauth.errors import StoreUnavailable
 from streamauth.logic.sessions import SESSION_SHARDS, SLOT, shard_of
 from streamauth.models.sessions import CredentialRef, Session
+from streamauth.models.streams import StreamState
 from streamauth.store.base import (
     TTL_ATTRIBUTE,
     ConditionFailed,
@@ -27,6 +29,7 @@ from streamauth.store.base import (
     query_items,
     s,
 )
+from streamauth.store.streams import META_SK, meta_key, state_of
 
 PREFIX = "SESSIONS#"
 
@@ -96,7 +99,13 @@ def _session(item: dict[str, Any]) -> Session:
         kick_id=get_s(item, "kickId"),
         server_id=get_s(item, "serverId"),
         ended_by=get_s(item, "endedBy"),
+        kick_status=get_s(item, "kickStatus"),
     )
+
+
+def session_of_item(item: dict[str, Any]) -> Session:
+    """A session from its item as DynamoDB holds it (a stream record's old image, too)."""
+    return _session(item)
 
 
 class SessionStore(TableStore):
@@ -129,6 +138,23 @@ class SessionStore(TableStore):
         )
         item = reply.get("Item")
         return _session(item) if item else None
+
+    def get_with_stream_state(self, stream_id: str, session_id: str) -> tuple[Session | None, StreamState]:
+        """A session and its stream's state, both strongly consistent, in ONE BatchGetItem."""
+        keys = [session_item_key(stream_id, session_id), meta_key(stream_id)]
+        request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+        items: list[dict[str, Any]] = []
+        for _ in range(5):  # unprocessed keys are rare; retry them a few times
+            reply = call(self._client.batch_get_item, RequestItems=request)
+            items.extend(reply.get("Responses", {}).get(self._table, []))
+            request = reply.get("UnprocessedKeys") or {}
+            if not request:
+                break
+        else:
+            raise StoreUnavailable()
+        session = next((i for i in items if get_s(i, "sk") == session_id), None)
+        meta = next((i for i in items if get_s(i, "sk") == META_SK), None)
+        return (_session(session) if session else None), state_of(meta)
 
     def of_subscriber(self, stream_id: str, subscriber_id: str) -> list[Session]:
         """Every session record of a subscriber (live or not: callers compare leases with now)."""
@@ -177,6 +203,27 @@ class SessionStore(TableStore):
                 ExpressionAttributeValues={
                     ":now": n(int(now)),
                     ":by": s(by),
+                    ":nowms": n(int(now * 1000)),
+                    ":key": s(session.session_key),
+                },
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    def record_kick(self, session: Session, status: str, now: float) -> bool:
+        """Record on the session what its media server answered when told to end it (the
+        enforcer); False when the record is gone or is another session's now (a slot taken
+        since): nothing is written, so a kick never recreates a deleted session."""
+        try:
+            call(
+                self._client.update_item,
+                TableName=self._table,
+                Key=session_item_key(session.stream_id, session.session_id),
+                UpdateExpression="SET kickStatus = :status, kickedAtMs = :nowms",
+                ConditionExpression="sessionKey = :key",
+                ExpressionAttributeValues={
+                    ":status": s(status),
                     ":nowms": n(int(now * 1000)),
                     ":key": s(session.session_key),
                 },

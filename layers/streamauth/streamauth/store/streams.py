@@ -31,6 +31,17 @@ def revocation_check(table: str, stream_id: str, issued_at_ms: int) -> dict[str,
     }
 
 
+def state_of(item: dict[str, Any] | None) -> StreamState:
+    """The state a stream's META item holds (no item: never revoked, never opened or closed)."""
+    item = item or {}
+    viewers = get_s(item, "viewers")
+    return StreamState(
+        revoked_at_ms=get_n(item, "revokedAtMs"),
+        viewers="open" if viewers == "open" else "closed" if viewers == "closed" else None,
+        viewers_closed_at_ms=get_n(item, "viewersClosedAtMs"),
+    )
+
+
 class StreamStore(TableStore):
     def state(self, stream_id: str) -> StreamState:
         """One strongly consistent GetItem."""
@@ -41,13 +52,7 @@ class StreamStore(TableStore):
             ConsistentRead=True,
             ProjectionExpression="revokedAtMs, viewers, viewersClosedAtMs",
         )
-        item = reply.get("Item") or {}
-        viewers = get_s(item, "viewers")
-        return StreamState(
-            revoked_at_ms=get_n(item, "revokedAtMs"),
-            viewers="open" if viewers == "open" else "closed" if viewers == "closed" else None,
-            viewers_closed_at_ms=get_n(item, "viewersClosedAtMs"),
-        )
+        return state_of(reply.get("Item"))
 
     def revoke(self, stream_id: str, at_ms: int) -> bool:
         """Raise the revocation time to `at_ms` (one write, however many tokens the stream has).
