@@ -216,11 +216,15 @@ def local_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     records = tmp_path_factory.mktemp("iam-local")
     env[iam.RECORD_ENV] = str(records)
     _LOCAL_IAM_RECORDS.append(records)
+    # Its output goes to a file: a pipe nobody reads fills up and stalls the runner mid-suite.
+    log = ROOT / ".build" / "local-api-tests.log"
+    log.parent.mkdir(exist_ok=True)
+    output = open(log, "w")  # noqa: SIM115 - lives as long as the runner
     process = subprocess.Popen(
         [sys.executable, "-m", "localapi", "run", "--port", str(port)],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=output,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -228,7 +232,7 @@ def local_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError("local API exited:\n" + (process.stdout.read() if process.stdout else ""))
+            raise RuntimeError("local API exited:\n" + log.read_text())
         try:
             requests.get(url + "/", timeout=1)
             break
@@ -243,6 +247,7 @@ def local_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+    output.close()
     denied = sorted(
         {f"{r.function} may not {r.action} on {r.resource}" for r in iam.load_records(records) if not r.allowed}
     )

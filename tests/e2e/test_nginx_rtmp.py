@@ -5,87 +5,30 @@ Skipped only when nginx's RTMP module or ffmpeg is absent; .ci/run installs both
 
 from __future__ import annotations
 
-import shutil
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
-from localapi.runtime import free_port
-from tests.conftest import ROOT, issue_over_http
+from tests.conftest import issue_over_http
+from tests.e2e.rtmp import NGINX_AVAILABLE, play_args, publish_args, start_nginx
 
 pytestmark = pytest.mark.e2e
 
-RTMP_MODULE = Path("/usr/lib/nginx/modules/ngx_rtmp_module.so")
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-FFMPEG = shutil.which("ffmpeg")
-
-if not (RTMP_MODULE.exists() and Path(NGINX).exists() and FFMPEG):
+if not NGINX_AVAILABLE:
     pytest.skip("needs Debian's nginx, libnginx-mod-rtmp and ffmpeg", allow_module_level=True)
 
 
 @pytest.fixture(scope="module")
 def rtmp(local_api: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    hook = subprocess.run(
-        [sys.executable, "-m", "localapi", "hook-url", "--base", local_api],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    prefix = tmp_path_factory.mktemp("nginx")
-    (prefix / "logs").mkdir()
-    port = free_port()
-    (prefix / "nginx.conf").write_text(
-        f"""
-load_module {RTMP_MODULE};
-daemon off;
-master_process off;
-user root;
-error_log {prefix}/logs/error.log info;
-pid {prefix}/nginx.pid;
-events {{ worker_connections 64; }}
-rtmp {{
-  server {{
-    listen 127.0.0.1:{port};
-    application live {{
-      live on;
-      on_publish {hook}/nginx-rtmp;
-      on_play {hook}/nginx-rtmp;
-      on_publish_done {hook}/nginx-rtmp;
-      on_play_done {hook}/nginx-rtmp;
-      on_update {hook}/nginx-rtmp;
-      notify_update_timeout 10s;
-    }}
-  }}
-}}
-"""
-    )
-    process = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf")])
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        raise RuntimeError("nginx did not listen:\n" + (prefix / "logs/error.log").read_text())
-    yield f"rtmp://127.0.0.1:{port}/live"
-    process.terminate()
-    process.wait(timeout=10)
+    with start_nginx(local_api, tmp_path_factory.mktemp("nginx")) as url:
+        yield url
 
 
 def _publish_args(url: str, seconds: int) -> list[str]:
-    assert FFMPEG is not None
-    source = ["-re", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", str(seconds)]
-    return [FFMPEG, "-hide_banner", "-loglevel", "error", *source, "-c:v", "libx264", "-f", "flv", url]
+    return publish_args(url, seconds)
 
 
 def _publish(url: str, seconds: int = 2) -> subprocess.CompletedProcess[str]:
@@ -94,9 +37,7 @@ def _publish(url: str, seconds: int = 2) -> subprocess.CompletedProcess[str]:
 
 def _play(url: str) -> subprocess.CompletedProcess[str]:
     """Read one second of the stream, as a viewer's player would."""
-    assert FFMPEG is not None
-    command = [FFMPEG, "-hide_banner", "-loglevel", "error", "-i", url, "-t", "1", "-f", "null", "-"]
-    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+    return subprocess.run(play_args(url), capture_output=True, text=True, timeout=60)
 
 
 def test_publish_with_fresh_one_time_token_then_replay_refused(

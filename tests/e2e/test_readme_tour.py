@@ -76,7 +76,7 @@ def test_fifty_concurrent_validations_over_http_one_success(local_api: str, oper
     [
         ("GET", "/v2/broadcasts/s1/token?expireDate=1&type=play", 400),
         ("GET", "/v2/broadcasts/s1/tokens/list/0/-1", 400),
-        ("POST", "/v2/broadcasts/validate-token", 400),
+        ("POST", "/v2/broadcasts/validate-token", 415),  # not application/json
         ("GET", "/nowhere", 404),
         ("PATCH", "/v2/broadcasts/s1/tokens", 404),
     ],

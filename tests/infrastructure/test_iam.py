@@ -316,13 +316,15 @@ def test_proof_dead_letters_need_a_queue_policy_scoped_to_the_rule() -> None:
     assert loose and all("only that rule (aws:SourceArn)" in a.description for a in loose)
 
 
-def test_proof_stream_on_failure_destination_needs_send_message() -> None:
+@pytest.mark.parametrize("function", ["ChangePublisherFunction", "SessionEnforcerFunction"])
+def test_proof_stream_on_failure_destination_needs_send_message(function: str) -> None:
     """The stream's on-failure destination is written by Lambda with the function's role."""
-    function = "ChangePublisherFunction"
     broken = without_grant(tpl.load(), function, "sqs:SendMessage*")
     missing = [a for a in iam.service_accesses(template=broken) if not a.ok]
     assert [a.description for a in missing] == [
-        a.description for a in iam.service_accesses() if "event source's OnFailure destination" in a.description
+        a.description
+        for a in iam.service_accesses()
+        if "event source's OnFailure destination" in a.description and a.function == function
     ]
     assert all(a.action == "sqs:SendMessage" and a.function == function for a in missing)
 

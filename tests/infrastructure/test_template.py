@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from localapi import template as tpl
 from tests.conftest import EVENTS, ROOT
@@ -54,6 +55,7 @@ def test_table_has_ttl_pitr_and_on_demand_billing() -> None:
 
 
 def test_secrets_are_one_per_purpose_generated_never_defaulted() -> None:
+    from localapi.keys import settings_names
     from streamauth.settings import SECRETS
 
     template = tpl.load()
@@ -61,7 +63,12 @@ def test_secrets_are_one_per_purpose_generated_never_defaulted() -> None:
         n: r["Properties"] for n, r in template["Resources"].items() if r["Type"] == "AWS::SecretsManager::Secret"
     }
     assert len(secrets) == len(SECRETS)  # one secret per purpose the layer knows
+    purposes = settings_names(template)
+    assert set(purposes) == set(secrets)  # each reaches the functions through its SECRETS variable
     for name, secret in secrets.items():
+        if SECRETS[purposes[name]].document:  # configuration (the media-server registry): starts empty, no key
+            assert secret["SecretString"] == '{"servers": []}' and "GenerateSecretString" not in secret, name
+            continue
         assert "GenerateSecretString" in secret and "SecretString" not in secret, name
         generated = secret["GenerateSecretString"]
         assert generated["PasswordLength"] >= 32 and generated["SecretStringTemplate"] == "{}", name
@@ -97,6 +104,36 @@ def test_each_function_reads_only_the_secrets_its_purpose_needs() -> None:
     }
     assert readers["StreamJwtSecret"] == hooks | {"IssueJwtTokenFunction", "ValidateTokenFunction"}
     assert readers["ViewerJwtSecret"] == hooks | {"CreateViewerTokenFunction", "OperatorAuthorizerFunction"}
+    assert readers["MediaServersSecret"] == {"SessionEnforcerFunction"}  # media servers' API credentials
+
+
+def test_the_session_enforcer_gets_only_the_changes_that_end_sessions_and_never_loses_one() -> None:
+    """Its own stream mapping: filtered to stream, subscriber and session changes, partial batch
+    responses, bisected and retried, then parked in the dead-letter queue."""
+    function = tpl.load()["Resources"]["SessionEnforcerFunction"]["Properties"]
+    (source,) = function["Events"].values()
+    assert source["Type"] == "DynamoDB"
+    props = source["Properties"]
+    assert props["Stream"] == {"Fn::GetAtt": ["StreamAuthTable", "StreamArn"]}
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["BisectBatchOnFunctionError"] is True and 0 < props["MaximumRetryAttempts"] <= 10
+    assert props["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]}
+    patterns = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
+    kinds = {
+        (image, p["dynamodb"][image]["kind"]["S"][0])
+        for p in patterns
+        for image in ("NewImage", "OldImage")
+        if isinstance(p["dynamodb"].get(image, {}).get("kind", {}).get("S", [None])[0], str)
+    }
+    assert kinds == {
+        ("NewImage", "stream"),
+        ("NewImage", "subscriber"),
+        ("OldImage", "subscriber"),
+        ("NewImage", "session"),
+        ("OldImage", "session"),
+    }
+    assert len(patterns) <= 5  # Lambda's default quota of filters per event source mapping
+    assert function["Environment"]["Variables"]["DEAD_LETTER_QUEUE_URL"] == {"Ref": "EventsDeadLetterQueue"}
 
 
 def test_authorizer_cache_is_at_most_60_seconds() -> None:
@@ -109,12 +146,12 @@ def test_no_log_event_anywhere() -> None:
         assert "log_event=True" not in path.read_text(), path
 
 
-def _resources(kind: str) -> dict[str, dict[str, object]]:
+def _resources(kind: str) -> dict[str, dict[str, Any]]:
     return {n: r for n, r in tpl.load()["Resources"].items() if r["Type"] == kind}
 
 
 def test_operable_on_day_one_alarms_for_dead_letters_5xx_hook_secret_refusals_and_throttles() -> None:
-    alarms = {r["Properties"]["MetricName"]: r["Properties"] for r in _resources("AWS::CloudWatch::Alarm").values()}  # type: ignore[index]
+    alarms = {r["Properties"]["MetricName"]: r["Properties"] for r in _resources("AWS::CloudWatch::Alarm").values()}
     assert set(alarms) == {"ApproximateNumberOfMessagesVisible", "5XXError", "HookSecretRefused", "ThrottledRequests"}
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == {
@@ -147,14 +184,14 @@ def test_logs_are_kept_for_the_retention_parameter_and_never_hold_the_hook_secre
     template = tpl.load()
     assert template["Globals"]["Function"]["LoggingConfig"]["LogGroup"] == {"Ref": "FunctionsLogGroup"}
     for group in _resources("AWS::Logs::LogGroup").values():
-        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}  # type: ignore[index]
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     api = template["Resources"]["StreamAuthApi"]["Properties"]
     settings = api["MethodSettings"][0]
     assert settings["DataTraceEnabled"] is False and settings["LoggingLevel"] == "OFF"
     access = api["AccessLogSetting"]["Fn::If"][1]["Format"]
     assert "$context.resourcePath" in access and "$context.path" not in access
     (sampling,) = _resources("AWS::XRay::SamplingRule").values()
-    rule = sampling["Properties"]["SamplingRule"]  # type: ignore[index]
+    rule = sampling["Properties"]["SamplingRule"]
     assert rule["URLPath"] == "*/hooks/*" and rule["FixedRate"] == 0 and rule["ReservoirSize"] == 0
 
 
@@ -168,7 +205,7 @@ def test_hooks_take_only_the_media_servers_addresses_when_the_operator_says_so()
 def test_an_optional_waf_rate_limits_viewer_tokens_per_client_address() -> None:
     (acl,) = _resources("AWS::WAFv2::WebACL").values()
     assert acl["Condition"] == "WafEnabled"
-    (rule,) = acl["Properties"]["Rules"]  # type: ignore[index]
+    (rule,) = acl["Properties"]["Rules"]
     rate = rule["Statement"]["RateBasedStatement"]
     assert rate["AggregateKeyType"] == "IP" and rate["Limit"] == {"Ref": "WafViewerTokenRatePerIp"}
     assert rate["ScopeDownStatement"]["ByteMatchStatement"]["SearchString"] == "/api/v1/tokens"
@@ -178,6 +215,6 @@ def test_an_optional_waf_rate_limits_viewer_tokens_per_client_address() -> None:
 
 def test_the_dead_letter_queue_takes_only_the_consumer_rules_failures() -> None:
     (policy,) = _resources("AWS::SQS::QueuePolicy").values()
-    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]  # type: ignore[index]
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "events.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
     assert "aws:SourceArn" in statement["Condition"]["ArnEquals"]

@@ -13,8 +13,9 @@ import pytest
 
 from tests.conftest import T0, Aws, FakeClock, call, event
 from tests.faults import Faults
-from tests.integration.test_hooks import NGINX_PUBLISH, SECRET, code, connections, create_subscriber, hook
+from tests.integration.test_hooks import SECRET, code, connections, create_subscriber, hook
 from tests.integration.test_tokens import FUTURE, issue, revoke, validate
+from tests.unit.test_hook_parsers import NGINX_PUBLISH
 
 SDK_ATTEMPTS = 4  # the layer's client: standard retry mode, max_attempts 3 retries after the first
 

@@ -23,6 +23,7 @@ SAMPLE_PATH = {
     "size": "10",
     "seconds": "60",
     "type": "play",
+    "sessionId": "0123456789abcdef0123456789abcdef",
 }
 OPERATOR_ROUTES = [r for r in tpl.routes() if r.authorizer is not None]
 
@@ -41,7 +42,14 @@ def concrete(path: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def viewer_jwt(local_api: str) -> str:
+def viewer_jwt(local_api: str, operator_header: dict[str, str]) -> str:
+    opened = requests.put(
+        f"{local_api}/api/v1/streams/stream1/public-viewers",
+        json={"enabled": True},
+        headers=operator_header,
+        timeout=30,
+    )
+    assert opened.json()["success"] is True
     reply = requests.post(
         f"{local_api}/api/v1/tokens", json={"stream_id": "stream1", "unique_user_identifier": "u"}, timeout=30
     )
@@ -113,7 +121,7 @@ def _forge(claims: dict[str, Any], key: str | None, alg: str = "HS256") -> str:
 def test_each_jwt_kind_is_refused_everywhere_else(aws: Aws, clock: FakeClock) -> None:
     """Stream, viewer, push and operator JWTs are signed with distinct keys (and the viewer's
     carries an audience), so none works as another."""
-    from streamauth.auth import authenticate, credentials
+    from streamauth.auth import auth_context, authenticate
     from streamauth.errors import Unauthorized
     from streamauth.service.tokens import token_service
     from streamauth.settings import get_keys
@@ -128,16 +136,19 @@ def test_each_jwt_kind_is_refused_everywhere_else(aws: Aws, clock: FakeClock) ->
         ),
         "operator": _forge({"sub": "ops", "exp": exp}, keys.rest_jwt_secret),
     }
-    service = token_service()
-    assert service.jwt_is_valid(kinds["stream"], "s", "play", clock())
+    from streamauth.service.viewers import viewer_service
+
+    service, viewers = token_service(), viewer_service()
+    viewers.set_public("s", True, T0 - 60)
+    assert service.stream_jwt(kinds["stream"], "s", "play", clock())
     for name in ("push", "viewer", "operator"):
-        assert not service.jwt_is_valid(kinds[name], "s", "play", clock()), name
-    assert service.viewer_jwt_is_valid(kinds["viewer"], "s", clock())
+        assert not service.stream_jwt(kinds[name], "s", "play", clock()), name
+    assert viewers.check(kinds["viewer"], "s", clock())
     for name in ("push", "stream", "operator"):
-        assert not service.viewer_jwt_is_valid(kinds[name], "s", clock()), name
+        assert not viewers.check(kinds[name], "s", clock()), name
     for name in ("push", "stream"):
         with pytest.raises(Unauthorized):
-            authenticate(f"Bearer {kinds[name]}", credentials(), clock())
+            authenticate(f"Bearer {kinds[name]}", auth_context(), clock())
 
 
 @pytest.mark.parametrize(
@@ -159,21 +170,21 @@ def test_stream_jwt_attacks(aws: Aws, clock: FakeClock, attack: str) -> None:
     from streamauth.settings import get_keys
 
     key = get_keys().jwt_stream_key
-    good = {"streamId": "s", "type": "play", "exp": int(T0) + 600, "iat": T0}
+    good = {"streamId": "s", "type": "play", "exp": int(T0) + 600, "iat": int(T0)}
     token = {
         "alg-none": lambda: _forge(good, None, "none"),
         "public-key-as-hmac": lambda: _hs256_by_hand(
             good, "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----"
         ),
         "wrong-secret": lambda: _forge(good, "x" * 40),
-        "expired": lambda: _forge({**good, "exp": int(T0) - 1}, key),
-        "not-yet-valid": lambda: _forge({**good, "nbf": int(T0) + 60}, key),
+        "expired": lambda: _forge({**good, "exp": int(T0) - 31}, key),  # past the 30 s leeway
+        "not-yet-valid": lambda: _forge({**good, "nbf": int(T0) + 31}, key),
         "missing-exp": lambda: _forge({k: v for k, v in good.items() if k != "exp"}, key),
         "tampered": lambda: _tamper(_forge(good, key)),
         "other-stream": lambda: _forge({**good, "streamId": "t"}, key),
         "other-type": lambda: _forge({**good, "type": "publish"}, key),
     }[attack]()
-    assert token_service().jwt_is_valid(token, "s", "play", clock()) is False
+    assert token_service().stream_jwt(token, "s", "play", clock()) is None
 
 
 def _hs256_by_hand(claims: dict[str, Any], key: str) -> str:
@@ -263,13 +274,13 @@ def test_fifty_parallel_validations_one_success(aws: Aws, clock: FakeClock) -> N
 
 def test_twenty_parallel_uses_of_one_totp_code_one_success(aws: Aws, clock: FakeClock) -> None:
     from streamauth.logic import totp
-    from streamauth.service.subscribers import verify_subscriber_code
+    from streamauth.service.subscribers import subscriber_service
 
     secret = call(
         "CreateSubscriberFunction", event("create_subscriber", body={"subscriberId": "alice", "type": "publish"})
     ).body["dataId"]
     code = totp.totp(totp.b32_key(secret), clock(), 60)
-    results = _race(20, lambda: verify_subscriber_code("stream1", "alice", code, "publish", clock()).success)
+    results = _race(20, lambda: subscriber_service().verify("stream1", "alice", code, "publish", clock(), None).success)
     assert results.count(True) == 1
 
 
@@ -283,9 +294,10 @@ def test_consume_is_exactly_once_across_the_sdks_own_retry(aws: Aws, clock: Fake
 
     token = token_service().issue_one_time(TokenRequest("s", int(T0) + 60, "publish", None), clock())
     store = token_store()
-    assert store.consume("s", token.token_id, "publish", clock(), None, "request-1") is True
-    assert store.consume("s", token.token_id, "publish", clock(), None, "request-1") is True  # the retry
-    assert store.consume("s", token.token_id, "publish", clock(), None, "request-2") is False
+    created = int(clock() * 1000)
+    assert store.consume("s", token.token_id, created, "publish", clock(), "request-1") is True
+    assert store.consume("s", token.token_id, created, "publish", clock(), "request-1") is True  # the retry
+    assert store.consume("s", token.token_id, created, "publish", clock(), "request-2") is False
 
 
 # -- hostile inputs over HTTP ---------------------------------------------------------------
@@ -296,6 +308,12 @@ def test_consume_is_exactly_once_across_the_sdks_own_retry(aws: Aws, clock: Fake
     [
         ("POST", "/v2/broadcasts/validate-token", {"data": b"{" + b" " * (1024 * 1024) + b"}"}),
         ("POST", "/api/v1/tokens", {"data": b"x" * (1024 * 1024), "headers": {"Content-Type": "application/json"}}),
+        ("GET", "/v2/broadcasts/s1/tokens/list/0/1", {"headers": {"X-Big": "h" * 100_000}}),
+        (
+            "POST",
+            "/v2/broadcasts/validate-token",
+            {"data": '{"a":' * 10_000 + "1" + "}" * 10_000, "headers": {"Content-Type": "application/json"}},
+        ),
         ("GET", "/v2/broadcasts/" + "a" * 10_000 + "/token?expireDate=4102444800&type=play", {}),
         ("GET", "/v2/broadcasts/s1/token?" + "&".join(f"p{i}=v" for i in range(10_000)), {}),
         (
@@ -318,6 +336,8 @@ def test_consume_is_exactly_once_across_the_sdks_own_retry(aws: Aws, clock: Fake
     ids=[
         "1MB-json",
         "1MB-public",
+        "100kB-header",
+        "nested-10000",
         "10kB-path-segment",
         "10000-query-params",
         "form-body",
@@ -343,14 +363,15 @@ def test_hostile_inputs_are_4xx_json(
     ("function", "sample", "operation"),
     [
         ("IssueTokenFunction", "issue_token", "PutItem"),
-        ("ValidateTokenFunction", "validate_token", "GetItem"),
+        ("ValidateTokenFunction", "validate_token", "TransactWriteItems"),
         ("ListTokensFunction", "list_tokens", "Query"),
         ("RevokeTokensFunction", "revoke_tokens", "UpdateItem"),
         ("CreateSubscriberFunction", "create_subscriber", "TransactWriteItems"),
         ("GetSubscriberFunction", "get_subscriber", "GetItem"),
-        ("VerifySubscriberCodeFunction", "verify_subscriber_code", "BatchGetItem"),
+        ("VerifySubscriberCodeFunction", "verify_subscriber_code", "UpdateItem"),
         ("CreateServiceAccountFunction", "create_service_account", "TransactWriteItems"),
-        ("CreateViewerTokenFunction", "create_viewer_token", "TransactWriteItems"),
+        ("CreateViewerTokenFunction", "create_viewer_token", "GetItem"),
+        ("ListSessionsFunction", "list_sessions", "Query"),
     ],
 )
 def test_store_unavailable_is_503_json(aws: Aws, clock: FakeClock, function: str, sample: str, operation: str) -> None:

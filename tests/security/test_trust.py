@@ -76,9 +76,11 @@ def test_sixty_concurrent_wrong_codes_evaluate_at_most_five_in_every_round(
         sid = f"victim{round_:02d}"
         create_subscriber(sid=sid, stream="cam1")
         evaluated.clear()
-        results = _race(
-            GUESSERS, lambda n, sid=sid: subscriber_service().verify("cam1", sid, codes[n], "publish", T0, "1.2.3.4")
-        )
+
+        def guess(n: int, sid: str = sid) -> Any:
+            return subscriber_service().verify("cam1", sid, codes[n], "publish", T0, "1.2.3.4")
+
+        results = _race(GUESSERS, guess)
         worst = max(worst, len(evaluated))
         assert len(evaluated) <= 5, f"round {round_}: {len(evaluated)} wrong codes evaluated"
         assert sum(r.reason == "invalid_code" for r in results) == len(evaluated)

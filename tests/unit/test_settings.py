@@ -55,3 +55,37 @@ def test_a_key_under_32_bytes_is_refused_even_if_its_characters_are_many_bytes()
     check_keys({"a": "é" * 16, "b": "x" * 32})  # 32 bytes in UTF-8: long enough
     with pytest.raises(ConfigurationError, match="shorter than 32 bytes: a"):
         check_keys({"a": "x" * 31, "b": "y" * 32})
+
+
+def test_the_media_server_registry_is_configuration_read_through_the_key_ring(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a key: no key rules, its own loader; fetched and refreshed like the keys."""
+    from streamauth import settings
+
+    registry = json.dumps({"servers": [{"id": "srs1", "kind": "srs", "apiUrl": "http://10.0.0.6:1985"}]})
+    with pytest.raises(ConfigurationError, match="configuration, not keys"):
+        keys_from_secret("mediaServers", registry)
+    check_all_keys({"hook": json.dumps({"hookSecret": LONG}), "mediaServers": '{"servers": []}'})  # skipped, not short
+
+    fetched: list[str] = []
+
+    def fetch(arn: str) -> str:
+        fetched.append(arn)
+        return registry
+
+    monkeypatch.setenv("MEDIA_SERVERS_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:registry")
+    monkeypatch.setenv("SECRET_CACHE_SECONDS", "300")
+    settings.reset_caches()
+    ring = settings._KeyRing(fetch)
+    first = ring.document("mediaServers", json.loads)
+    assert first["servers"][0]["id"] == "srs1" and ring.document("mediaServers", json.loads) is first
+    assert fetched == ["arn:aws:secretsmanager:us-east-1:1:secret:registry"]  # once per cache period
+    ring.forget()
+    ring.document("mediaServers", json.loads)
+    assert len(fetched) == 2
+    with pytest.raises(ConfigurationError, match="keys, not configuration"):
+        ring.document("hook", json.loads)
+    monkeypatch.delenv("MEDIA_SERVERS_SECRET_ARN")
+    settings.reset_caches()
+    with pytest.raises(ConfigurationError, match="MEDIA_SERVERS_SECRET_ARN is not set"):
+        settings._KeyRing(fetch).document("mediaServers", json.loads)
+    settings.reset_caches()

@@ -22,6 +22,7 @@ from localapi.runtime import Lambdas
 LOCAL_EVENTS = "/_local/events"  # the local stand-in for the streamauth event bus
 MAX_PAYLOAD = 10 * 1024 * 1024  # API Gateway's request size limit
 MAX_URL = 10 * 1024  # API Gateway's URL length limit
+MAX_HEADERS = 10 * 1024  # API Gateway's limit on the request line and headers together
 AUTH_CACHE_ENTRIES = 1024  # authorizer answers kept (each for its TTL), the oldest dropped first
 _DEFAULT_STATUS = {
     "UNAUTHORIZED": 401,
@@ -86,13 +87,16 @@ class Gateway:
             return Reply(400, b'{"message": "the event must be a JSON object"}', [("Content-Type", "application/json")])
         if "DetailType" in entry:  # a PutEvents entry: build the event EventBridge would deliver
             detail = entry.get("Detail", "{}")
+            when = _entry_time(entry.get("Time"))
+            if when is None:
+                return Reply(400, b'{"message": "Time: not a timestamp"}', [("Content-Type", "application/json")])
             entry = {
                 "version": "0",
                 "id": str(uuid.uuid4()),
                 "detail-type": entry["DetailType"],
                 "source": entry.get("Source", "local"),
                 "account": "123456789012",
-                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when)),  # as EventBridge: its Time, in seconds
                 "region": "us-east-1",
                 "resources": [],
                 "detail": json.loads(detail) if isinstance(detail, str) else detail,
@@ -235,6 +239,21 @@ class Gateway:
         }
 
 
+def _entry_time(value: Any) -> float | None:
+    """A PutEvents entry's `Time` (epoch seconds, or ISO 8601 as the CLI takes it); now when absent."""
+    from datetime import UTC, datetime
+
+    if value is None or value == "":
+        return time.time()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
 def _header(headers: list[tuple[str, str]], name: str) -> str | None:
     found = None
     for key, value in headers:
@@ -281,7 +300,20 @@ def serve(gateway: Gateway, host: str, port: int) -> ThreadingHTTPServer:
             except TimeoutError:
                 self.close_connection = True
 
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            """The standard library's own refusals (a header line over 64 kB, too many headers, a
+            malformed request line) as JSON, like every other answer: never an HTML page."""
+            text = message or (HTTPStatus(code).phrase if code in HTTPStatus._value2member_map_ else "bad request")
+            if code == HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE:
+                text = "request headers too large"
+            body = json.dumps({"success": False, "message": text, "dataId": None, "errorId": code}).encode()
+            self._send(Reply(code, body, [("Content-Type", "application/json")]))
+            self.close_connection = True
+
         def _any(self) -> None:
+            if sum(len(name) + len(value) for name, value in self.headers.items()) > MAX_HEADERS:
+                self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
+                return
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_PAYLOAD:
                 self._send(gateway.gateway_response("REQUEST_TOO_LARGE", "Request Too Long"))
