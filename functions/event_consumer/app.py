@@ -6,6 +6,7 @@ failure raises, so Lambda retries it and, after that, sends it to the on-failure
 
 from typing import Any
 
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from streamauth import clock
@@ -13,7 +14,7 @@ from streamauth.observability import logger, metrics
 from streamauth.service.events import BadEvent, dead_letter, handle_command
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)  # the event's id
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, str]:
     detail_type = str(event.get("detail-type", ""))[:64] if isinstance(event, dict) else ""

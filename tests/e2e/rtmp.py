@@ -87,7 +87,8 @@ rtmp {{
 def publish_args(url: str, seconds: int) -> list[str]:
     assert FFMPEG is not None
     source = ["-re", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", str(seconds)]
-    return [FFMPEG, "-hide_banner", "-loglevel", "error", *source, "-c:v", "libx264", "-f", "flv", url]
+    # a keyframe every second (10 frames), so HLS can cut 1 s fragments
+    return [FFMPEG, "-hide_banner", "-loglevel", "error", *source, "-c:v", "libx264", "-g", "10", "-f", "flv", url]
 
 
 def play_args(url: str, seconds: int = 1) -> list[str]:

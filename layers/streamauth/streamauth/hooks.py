@@ -62,3 +62,31 @@ def answer(app: APIGatewayRestResolver, hook_secret: str, parse: Parser, *, json
         return json_response(403, {"code": 403, "allow": False, "reason": decision.reason})
     logger.info("access allowed", extra=details)
     return json_response(200, {"code": 0, "allow": True, "reason": decision.reason})
+
+
+def answer_playback(app: APIGatewayRestResolver, hook_secret: str) -> ApiResponse:
+    """nginx's `auth_request` for HLS/DASH: 200 allows (nginx may cache it for `X-Accel-Expires`
+    seconds and hands the player `X-Playback-Cookie` as a cookie), 403 refuses (never cached)."""
+    from streamauth.models.playback import parse_playback
+    from streamauth.service.playback import playback_service
+
+    _check_secret(hook_secret)
+    event = app.current_event
+
+    def header(name: str) -> str | None:
+        return event.get_header_value(name, default_value=None, case_sensitive=False)
+
+    request = parse_playback(header("X-Original-URI"), header("X-Stream-Id"), header("Cookie"), header("X-Real-IP"))
+    secure = (header("X-Forwarded-Proto") or "").lower() == "https"
+    decision = playback_service().check(request, clock.now(), secure)
+    details = {"server": "http", "stream_id": request.stream_id, "reason": decision.reason}
+    metrics.add_metric(name="PlaybackAllowed" if decision.allow else "PlaybackRefused", unit=MetricUnit.Count, value=1)
+    if not decision.allow:
+        metrics.add_metric(name=f"AccessRefused_{decision.reason}", unit=MetricUnit.Count, value=1)
+        logger.info("playback refused", extra=details)
+        return json_response(403, {"code": 403, "allow": False, "reason": decision.reason}, {"X-Accel-Expires": "0"})
+    headers = {"X-Accel-Expires": str(decision.cache_seconds)}
+    if decision.cookie is not None:
+        headers["X-Playback-Cookie"] = decision.cookie
+        logger.info("playback admitted", extra=details)
+    return json_response(200, {"code": 0, "allow": True, "reason": decision.reason}, headers)

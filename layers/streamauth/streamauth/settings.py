@@ -78,6 +78,9 @@ class Settings:
     allow_legacy_operator_jwt: bool
     allowed_event_sources: frozenset[str]
     jwt_expiry_ends_sessions: bool
+    playback_session_seconds: int = 300
+    playback_cache_seconds: int = 10
+    playback_bind_address: bool = False
 
 
 def _int_env(name: str, default: int, minimum: int) -> int:
@@ -119,6 +122,9 @@ def get_settings() -> Settings:
         allow_legacy_operator_jwt=legacy == "true",
         allowed_event_sources=frozenset(s.strip() for s in sources.split(",") if s.strip()),
         jwt_expiry_ends_sessions=expiry_ends == "true",
+        playback_session_seconds=_int_env("PLAYBACK_SESSION_SECONDS", 300, 30),
+        playback_cache_seconds=_int_env("PLAYBACK_CACHE_SECONDS", 10, 0),
+        playback_bind_address=_choice_env("PLAYBACK_BIND_ADDRESS", "false", ("true", "false")) == "true",
     )
 
 

@@ -25,7 +25,7 @@ TOKEN = re.compile(rf"[A-Za-z0-9_\-.]{{1,{MAX_TOKEN}}}")
 SERVER_FIELD = re.compile(r"[\x21-\x7e]{1,128}")
 
 Phase = Literal["admit", "renew", "end"]
-NGINX, SRS, MEDIAMTX, ANTMEDIA = "nginx-rtmp", "srs", "mediamtx", "antmedia"
+NGINX, SRS, MEDIAMTX, ANTMEDIA, HTTP = "nginx-rtmp", "srs", "mediamtx", "antmedia", "http"
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ class HookRequest:
     protocol: str | None = None  # how the client came (MediaMTX: rtsp, rtmp, srt, webrtc, hls)
     kick_id: str | None = None  # the id the server's own API ends the session by (SRS client_id, MediaMTX id)
     server_id: str | None = None  # which registered media server asked (the hook URL's ?server=)
+    lease_seconds: int | None = None  # how long an admitted session lives unrenewed (None: the default)
 
     @property
     def action(self) -> Action:
@@ -78,7 +79,8 @@ def _first(pairs: list[tuple[str, str]]) -> dict[str, str]:
     return first
 
 
-def _credentials(fields: dict[str, str]) -> PresentedCredentials:
+def credentials_of(fields: dict[str, str]) -> PresentedCredentials:
+    """The credential a client presented in its query, each field validated (400 naming it)."""
     token = fields.get("token") or None
     if token is not None and not TOKEN.fullmatch(token):
         raise BadRequest("token", f"must be 1-{MAX_TOKEN} characters of letters, digits, '_', '-' and '.'")
@@ -132,7 +134,7 @@ def parse_nginx(body: str) -> Hook:
         phase,
         parse_stream_id(fields.get("name"), "name"),
         actions,
-        _credentials(fields),
+        credentials_of(fields),
         identity,
         _server_field(fields.get("addr"), "addr"),
     )
@@ -173,7 +175,7 @@ def parse_srs(body: str) -> Hook:
         phase,
         parse_stream_id(_str(data, "stream"), "stream"),
         (verb,),
-        _credentials(_first(parse_qsl(param, keep_blank_values=True))),
+        credentials_of(_first(parse_qsl(param, keep_blank_values=True))),
         _identity((_str(data, "server_id"), "server_id"), (_str(data, "client_id"), "client_id")),
         _server_field(_str(data, "ip"), "ip"),
         kick_id=_server_field(_str(data, "client_id"), "client_id"),
@@ -205,7 +207,7 @@ def parse_mediamtx(body: str) -> Hook:
         "admit",
         parse_stream_id(path.rsplit("/", 1)[-1], "path"),
         (verb,),
-        _credentials(fields),
+        credentials_of(fields),
         _identity((_str(data, "id"), "id")),
         _server_field(_str(data, "ip"), "ip"),
         protocol=_server_field(_str(data, "protocol"), "protocol"),
@@ -241,4 +243,4 @@ def parse_antmedia(body: str) -> Hook:
             fields[name] = value
     verb: Action = "play" if mode == "play" else "publish"
     stream = _str(data, "streamId") or _str(data, "name")
-    return HookRequest(ANTMEDIA, "admit", parse_stream_id(stream, "streamId"), (verb,), _credentials(fields), None)
+    return HookRequest(ANTMEDIA, "admit", parse_stream_id(stream, "streamId"), (verb,), credentials_of(fields), None)

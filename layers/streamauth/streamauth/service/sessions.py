@@ -83,7 +83,7 @@ class SessionService:
             credential=credential,
             started_at_ms=now_ms,
             last_seen_at_ms=now_ms,
-            expires_at=int(now) + LEASE_SECONDS,
+            expires_at=int(now) + (hook.lease_seconds or LEASE_SECONDS),
             protocol=hook.protocol,
             kick_id=hook.kick_id,
             server_id=hook.server_id,

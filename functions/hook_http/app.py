@@ -1,0 +1,14 @@
+"""GET /hooks/{hookSecret}/http: nginx `auth_request` for HLS/DASH playlists and segments."""
+
+from streamauth.hooks import answer_playback
+from streamauth.http import ApiResponse, api, handler
+
+app = api()
+
+
+@app.get("/hooks/<hookSecret>/http")
+def hook(hookSecret: str) -> ApiResponse:  # noqa: N803 - the path parameter
+    return answer_playback(app, hookSecret)
+
+
+lambda_handler = handler(app)

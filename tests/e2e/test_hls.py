@@ -1,0 +1,158 @@
+"""HLS protected end to end, with real software: nginx-rtmp writing HLS, nginx `http` serving it
+behind `auth_request` -> the local API, ffmpeg publishing and playing. The nginx configuration
+is the README's `nginx-hls` block, verbatim but for its placeholders."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from localapi.runtime import free_port
+from tests.conftest import ROOT, issue_over_http
+from tests.e2e.rtmp import FFMPEG, NGINX, NGINX_AVAILABLE, RTMP_MODULE, hook_url, publish_args
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not NGINX_AVAILABLE, reason="needs Debian's nginx, libnginx-mod-rtmp and ffmpeg"),
+]
+
+CACHE_SECONDS = 10  # PlaybackCacheSeconds' default: how long nginx may reuse an allow
+
+
+def readme_block() -> str:
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- nginx-hls:start -->\s*```nginx\n(.*?)```\s*<!-- nginx-hls:end -->", readme, re.S)
+    assert block, "README lost its nginx-hls block"
+    return block.group(1)
+
+
+@pytest.fixture(scope="module")
+def origin(local_api: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """(rtmp URL of the `live` application, http URL of the origin)."""
+    prefix = tmp_path_factory.mktemp("nginx-hls")
+    (prefix / "logs").mkdir()
+    hls = prefix / "hls"
+    hls.mkdir()
+    rtmp_port, http_port = free_port(), free_port()
+    block = (
+        readme_block()
+        .replace("<hook-url>", hook_url(local_api))
+        .replace("<hls-path>", str(hls))
+        .replace("<rtmp-port>", f"127.0.0.1:{rtmp_port}")
+        .replace("<http-port>", f"127.0.0.1:{http_port}")
+    )
+    (prefix / "nginx.conf").write_text(
+        f"load_module {RTMP_MODULE};\ndaemon off;\nmaster_process off;\nuser root;\n"
+        f"error_log {prefix}/logs/error.log info;\npid {prefix}/nginx.pid;\nevents {{ worker_connections 128; }}\n"
+        + block
+    )
+    process = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf")])
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            requests.get(f"http://127.0.0.1:{http_port}/", timeout=1)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    if process.poll() is not None:
+        raise RuntimeError("nginx did not start:\n" + (prefix / "logs/error.log").read_text())
+    try:
+        yield f"rtmp://127.0.0.1:{rtmp_port}/live", f"http://127.0.0.1:{http_port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def live(origin: tuple[str, str], local_api: str, operator_header: dict[str, str]) -> Iterator[str]:
+    """stream1 published for the module's tests (with a publish token); its playlist's path."""
+    rtmp, http = origin
+    token = issue_over_http(local_api, operator_header, "stream1", "publish")
+    publisher = subprocess.Popen(
+        publish_args(f"{rtmp}/stream1?token={token}", 600), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    playlist = "/hls/stream1/index.m3u8"
+    deadline = time.monotonic() + 30
+    probe = issue_over_http(local_api, operator_header, "stream1", "play", kind="jwt-token")
+    while time.monotonic() < deadline:
+        reply = requests.get(f"{http}{playlist}", params={"token": probe}, timeout=10)
+        if reply.status_code == 200 and reply.text.count(".ts") >= 3:
+            break
+        time.sleep(0.5)
+    else:
+        publisher.kill()
+        raise AssertionError(f"no playlist with 3 segments: last answer {reply.status_code} {reply.text[:300]}")
+    try:
+        yield playlist
+    finally:
+        publisher.kill()
+        publisher.wait(timeout=10)
+
+
+def _play(url: str, seconds: int = 4) -> subprocess.CompletedProcess[str]:
+    assert FFMPEG is not None
+    command = [FFMPEG, "-hide_banner", "-loglevel", "verbose", "-i", url, "-t", str(seconds), "-f", "null", "-"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=90)
+
+
+def _segments_read(run: subprocess.CompletedProcess[str]) -> int:
+    return len(re.findall(r"Opening '[^']+\.ts' for reading", run.stderr))
+
+
+def test_ffmpeg_plays_with_a_one_time_token_for_at_least_three_segments(
+    origin: tuple[str, str], live: str, local_api: str, operator_header: dict[str, str]
+) -> None:
+    _, http = origin
+    token = issue_over_http(local_api, operator_header, "stream1", "play")
+    run = _play(f"{http}{live}?token={token}")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert _segments_read(run) >= 3, run.stderr[-2000:]
+    # the one-time token was used by this viewer: another viewer presenting it is refused
+    again = _play(f"{http}{live}?token={token}", seconds=1)
+    assert again.returncode != 0 and "403" in again.stderr
+
+
+@pytest.mark.parametrize("case", ["no-token", "other-stream", "garbage"])
+def test_refused_viewers(
+    origin: tuple[str, str], live: str, local_api: str, operator_header: dict[str, str], case: str
+) -> None:
+    _, http = origin
+    query = {
+        "no-token": "",
+        "other-stream": "?token=" + issue_over_http(local_api, operator_header, "stream2", "play"),
+        "garbage": "?token=nope",
+    }[case]
+    assert requests.get(f"{http}{live}{query}", timeout=10).status_code == 403
+    assert _play(f"{http}{live}{query}", seconds=1).returncode != 0
+
+
+def test_a_copied_segment_url_needs_the_session_and_a_revocation_ends_it(
+    origin: tuple[str, str], live: str, local_api: str, operator_header: dict[str, str]
+) -> None:
+    _, http = origin
+    session = requests.Session()
+    token = issue_over_http(local_api, operator_header, "stream1", "play")
+    playlist = session.get(f"{http}{live}", params={"token": token}, timeout=10)
+    assert playlist.status_code == 200 and "streamauth_playback" in session.cookies.get_dict()
+    segment = next(line for line in playlist.text.splitlines() if line.endswith(".ts"))
+    url = f"{http}/hls/stream1/{segment}"
+    assert session.get(url, timeout=10).status_code == 200
+    assert requests.get(url, timeout=10).status_code == 403  # copied without the session
+    revoked = requests.delete(f"{local_api}/v2/broadcasts/stream1/tokens", headers=operator_header, timeout=30)
+    assert revoked.json()["success"] is True
+    time.sleep(CACHE_SECONDS + 1)  # nginx may answer from its cache until then
+    assert session.get(url, timeout=10).status_code == 403
+    assert session.get(f"{http}{live}", timeout=10).status_code == 403
+
+
+def test_the_block_is_the_readmes(tmp_path: Path) -> None:
+    block = readme_block()
+    for placeholder in ("<hook-url>", "<hls-path>", "<http-port>", "<rtmp-port>"):
+        assert placeholder in block
+    assert "auth_request /_streamauth;" in block and "notify_update_strict on;" in block
