@@ -32,6 +32,9 @@ def readme_block() -> str:
     return block.group(1)
 
 
+HLS_DIRS: list[Path] = []  # the origin's HLS directory, for a second nginx serving the same files
+
+
 @pytest.fixture(scope="module")
 def origin(local_api: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """(rtmp URL of the `live` application, http URL of the origin)."""
@@ -39,6 +42,7 @@ def origin(local_api: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     (prefix / "logs").mkdir()
     hls = prefix / "hls"
     hls.mkdir()
+    HLS_DIRS.append(hls)
     rtmp_port, http_port = free_port(), free_port()
     block = (
         readme_block()
@@ -132,7 +136,77 @@ def test_refused_viewers(
     assert _play(f"{http}{live}{query}", seconds=1).returncode != 0
 
 
-def test_a_copied_segment_url_needs_the_session_and_a_revocation_ends_it(
+def test_the_block_is_the_readmes(tmp_path: Path) -> None:
+    block = readme_block()
+    for placeholder in ("<hook-url>", "<hls-path>", "<http-port>", "<rtmp-port>"):
+        assert placeholder in block
+    assert "auth_request /_streamauth;" in block and "notify_update_strict on;" in block
+
+
+def _hook_calls(log: Path) -> int:
+    return log.read_text().count("GET /hooks/***/http ")
+
+
+def test_streamauth_calls_per_viewer_minute_with_and_without_nginx_caching(
+    origin: tuple[str, str], live: str, local_api: str, operator_header: dict[str, str], tmp_path: Path
+) -> None:
+    """Records (never asserts timings) what a viewer costs: checks per minute and the latency a
+    segment gains, through the README's block and through the same block without its cache."""
+    import json
+    import statistics
+
+    _, http = origin
+    log = ROOT / ".build" / "local-api-tests.log"
+    numbers: dict[str, dict[str, float]] = {}
+    for variant in ("cached", "uncached"):
+        base = http
+        uncached: subprocess.Popen[bytes] | None = None
+        if variant == "uncached":  # the same block, its proxy_cache lines removed
+            port = free_port()
+            block = "\n".join(line for line in readme_block().splitlines() if "proxy_cache" not in line)
+            block = re.sub(r"rtmp \{.*?\n\}\n", "", block, flags=re.S)  # its http part only
+            hls = HLS_DIRS[-1]
+            conf = (
+                f"daemon off;\nmaster_process off;\nuser root;\nerror_log {tmp_path}/error.log;\n"
+                f"pid {tmp_path}/nginx.pid;\nevents {{ worker_connections 64; }}\n"
+                + block.replace("<hook-url>", hook_url(local_api))
+                .replace("<hls-path>", str(hls))
+                .replace("<http-port>", f"127.0.0.1:{port}")
+            )
+            (tmp_path / "nginx.conf").write_text(conf)
+            uncached = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")])
+            time.sleep(1)
+            base = f"http://127.0.0.1:{port}"
+        try:
+            before = _hook_calls(log)
+            token = issue_over_http(local_api, operator_header, "stream1", "play", kind="jwt-token")
+            started = time.monotonic()
+            run = _play(f"{base}{live}?token={token}", seconds=20)
+            minutes = (time.monotonic() - started) / 60
+            assert run.returncode == 0, run.stderr[-1000:]
+            calls = _hook_calls(log) - before
+            session = requests.Session()
+            playlist = session.get(f"{base}{live}", params={"token": token}, timeout=10)
+            segment = next(line for line in playlist.text.splitlines() if line.endswith(".ts"))
+            timings = []
+            for _ in range(20):
+                begun = time.perf_counter()
+                assert session.get(f"{base}/hls/stream1/{segment}", timeout=10).status_code == 200
+                timings.append((time.perf_counter() - begun) * 1000)
+            numbers[variant] = {
+                "calls_per_viewer_minute": round(calls / minutes, 1),
+                "segment_fetch_ms_median": round(statistics.median(timings), 2),
+                "segments_read": _segments_read(run),
+            }
+        finally:
+            if uncached is not None:
+                uncached.terminate()
+                uncached.wait(timeout=10)
+    (ROOT / ".build" / "hls-numbers.json").write_text(json.dumps(numbers, indent=2) + "\n")
+    assert numbers["cached"]["calls_per_viewer_minute"] < numbers["uncached"]["calls_per_viewer_minute"]
+
+
+def test_last_a_copied_segment_url_needs_the_session_and_a_revocation_ends_it(
     origin: tuple[str, str], live: str, local_api: str, operator_header: dict[str, str]
 ) -> None:
     _, http = origin
@@ -146,13 +220,6 @@ def test_a_copied_segment_url_needs_the_session_and_a_revocation_ends_it(
     assert requests.get(url, timeout=10).status_code == 403  # copied without the session
     revoked = requests.delete(f"{local_api}/v2/broadcasts/stream1/tokens", headers=operator_header, timeout=30)
     assert revoked.json()["success"] is True
-    time.sleep(CACHE_SECONDS + 1)  # nginx may answer from its cache until then
+    time.sleep(CACHE_SECONDS + 1)  # nginx may answer from its cache until then (this test runs last: it revokes)
     assert session.get(url, timeout=10).status_code == 403
     assert session.get(f"{http}{live}", timeout=10).status_code == 403
-
-
-def test_the_block_is_the_readmes(tmp_path: Path) -> None:
-    block = readme_block()
-    for placeholder in ("<hook-url>", "<hls-path>", "<http-port>", "<rtmp-port>"):
-        assert placeholder in block
-    assert "auth_request /_streamauth;" in block and "notify_update_strict on;" in block

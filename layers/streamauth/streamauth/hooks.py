@@ -86,6 +86,10 @@ def answer_playback(app: APIGatewayRestResolver, hook_secret: str) -> ApiRespons
         logger.info("playback refused", extra=details)
         return json_response(403, {"code": 403, "allow": False, "reason": decision.reason}, {"X-Accel-Expires": "0"})
     headers = {"X-Accel-Expires": str(decision.cache_seconds)}
+    if decision.cache_seconds > 0:
+        # nginx before 1.23 stops at `Cache-Control: no-store` whatever X-Accel-Expires says: this
+        # answer (no cookie in it) may be reused by nginx, so it says so both ways.
+        headers["Cache-Control"] = f"max-age={decision.cache_seconds}"
     if decision.cookie is not None:
         headers["X-Playback-Cookie"] = decision.cookie
         logger.info("playback admitted", extra=details)

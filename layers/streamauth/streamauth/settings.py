@@ -11,10 +11,14 @@ other key this process holds; otherwise ConfigurationError names the keys (never
 `check_all_keys` applies the same rule across every secret (the local runner at start-up,
 and `make check-keys` for a deployed stack, which can read them all).
 
-One secret is configuration, not keys: the media-server registry (`mediaServers`, URLs and
-API credentials of the servers the session enforcer ends sessions on). It is fetched and
-refreshed by the same key ring, but parsed by its own loader (`secret_document`) and kept out
-of the key checks, which apply to keys only.
+Two secrets are documents, not keys: the media-server registry (`mediaServers`, URLs and
+API credentials of the servers the session enforcer ends sessions on) and the CloudFront
+signing key (`cloudFront`, an RSA private key in PEM, models/cloudfront.py). They are fetched
+and refreshed by the same key ring, but parsed by their own loaders (`secret_document`) and kept
+out of the key checks, which apply to symmetric keys only.
+
+The CloudFront signed-cookie settings (`get_cloudfront_settings`) are read apart from the
+others: only the function that signs cookies has them, and only it fails on a bad one.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import hmac
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -60,6 +65,8 @@ SECRETS: dict[str, SecretSpec] = {
     "push": SecretSpec("PUSH_SECRET_ARN", ("subscriberAuthKey",)),
     # the media-server registry (models/media_servers.py): {"servers": [...]}, read by the enforcer only
     "mediaServers": SecretSpec("MEDIA_SERVERS_SECRET_ARN", (), document=True),
+    # the CloudFront key (models/cloudfront.py): {"privateKey": PEM, "keyPairId"}, read by the cookie signer only
+    "cloudFront": SecretSpec("CLOUDFRONT_KEY_SECRET_ARN", (), document=True),
 }
 SECRET_OF_KEY: dict[str, str] = {key: name for name, spec in SECRETS.items() for key in (*spec.keys, *spec.optional)}
 
@@ -125,6 +132,66 @@ def get_settings() -> Settings:
         playback_session_seconds=_int_env("PLAYBACK_SESSION_SECONDS", 300, 30),
         playback_cache_seconds=_int_env("PLAYBACK_CACHE_SECONDS", 10, 0),
         playback_bind_address=_choice_env("PLAYBACK_BIND_ADDRESS", "false", ("true", "false")) == "true",
+    )
+
+
+# --- CloudFront signed cookies --------------------------------------------------------------
+
+HASH_ALGORITHMS = ("SHA1", "SHA256")
+SAME_SITE = ("Lax", "Strict", "None")
+_HOST = re.compile(r"(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*")
+_PATH_PREFIX = re.compile(r"[A-Za-z0-9_.\-]{1,64}(?:/[A-Za-z0-9_.\-]{1,64}){0,7}")
+_KEY_PAIR_ID = re.compile(r"[A-Za-z0-9]{1,128}")
+
+
+@dataclass(frozen=True)
+class CloudFrontSettings:
+    """Where signed cookies open a stream, and what they look like (README, "CloudFront signed
+    cookies"). An empty `domain` turns the feature off."""
+
+    domain: str  # the distribution's domain in the policy's Resource (d111111abcdef8.cloudfront.net, cdn.example.com)
+    key_pair_id: str  # the CloudFront public key's ID; "" when the secret names it
+    path_prefix: str  # streams are under https://<domain>/<path_prefix>/<stream>/ ("" = at the root)
+    cookie_domain: str  # the cookies' Domain attribute: a parent of both the API's and the CDN's host
+    same_site: str  # Lax, Strict or None
+    cookie_seconds: int  # the cookies' life, and the admitted session's lease
+    hash_algorithm: str  # SHA1 (CloudFront's default) or SHA256 (a fourth cookie says so)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.domain)
+
+
+def _host_env(name: str, *, cookie: bool = False) -> str:
+    value = os.environ.get(name, "").strip().lower().rstrip(".")
+    if cookie:
+        value = value.removeprefix(".")  # a leading dot in a cookie's Domain means nothing (RFC 6265)
+    if value and not _HOST.fullmatch(value):
+        raise ConfigurationError(f"setting {name} must be a domain name (no scheme, port or path)")
+    return value
+
+
+@cache
+def get_cloudfront_settings() -> CloudFrontSettings:
+    domain = _host_env("CLOUDFRONT_DOMAIN")
+    prefix = os.environ.get("CLOUDFRONT_PATH_PREFIX", "").strip("/")
+    if prefix and not _PATH_PREFIX.fullmatch(prefix):
+        raise ConfigurationError("setting CLOUDFRONT_PATH_PREFIX must be path segments of letters, digits, '_-.'")
+    key_pair_id = os.environ.get("CLOUDFRONT_KEY_PAIR_ID", "").strip()
+    if key_pair_id and not _KEY_PAIR_ID.fullmatch(key_pair_id):
+        raise ConfigurationError("setting CLOUDFRONT_KEY_PAIR_ID must be a CloudFront public key ID (letters, digits)")
+    cookie_domain = _host_env("CLOUDFRONT_COOKIE_DOMAIN", cookie=True) or domain
+    if domain and cookie_domain != domain and not domain.endswith("." + cookie_domain):
+        # the browser would send the cookies to other hosts, never to the distribution
+        raise ConfigurationError("setting CLOUDFRONT_COOKIE_DOMAIN must be CLOUDFRONT_DOMAIN or a parent domain of it")
+    return CloudFrontSettings(
+        domain=domain,
+        key_pair_id=key_pair_id,
+        path_prefix=prefix,
+        cookie_domain=cookie_domain,
+        same_site=_choice_env("CLOUDFRONT_COOKIE_SAME_SITE", "Lax", SAME_SITE),
+        cookie_seconds=_int_env("CLOUDFRONT_COOKIE_SECONDS", 300, 60),
+        hash_algorithm=_choice_env("CLOUDFRONT_HASH_ALGORITHM", "SHA1", HASH_ALGORITHMS),
     )
 
 
@@ -323,4 +390,5 @@ def secret_document(name: str, parse: Callable[[str], Parsed]) -> Parsed:
 def reset_caches() -> None:
     """Forget settings and keys (tests, and the local runner after it rewrites env)."""
     get_settings.cache_clear()
+    get_cloudfront_settings.cache_clear()
     _ring.forget()

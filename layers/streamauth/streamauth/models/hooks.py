@@ -141,6 +141,7 @@ def parse_nginx(body: str) -> Hook:
 
 
 def _str(data: dict[str, Any], name: str) -> str | None:
+    """A field read as text; a number as its decimal text (older SRS sends `client_id` as one)."""
     value = data.get(name)
     if value is None:
         return None
@@ -149,6 +150,15 @@ def _str(data: dict[str, Any], name: str) -> str | None:
     if not isinstance(value, str):
         raise BadRequest(name, "must be a string")
     return value
+
+
+def _text(data: dict[str, Any], name: str) -> str | None:
+    """A field that must be a string when present: a stream or a credential. No server sends a
+    number there, and a number's text could still pass for an id, a token or a code."""
+    value = data.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    raise BadRequest(name, "must be a string")
 
 
 _SRS_ACTIONS: dict[str, tuple[Phase, Action]] = {
@@ -173,7 +183,7 @@ def parse_srs(body: str) -> Hook:
     return HookRequest(
         SRS,
         phase,
-        parse_stream_id(_str(data, "stream"), "stream"),
+        parse_stream_id(_text(data, "stream"), "stream"),
         (verb,),
         credentials_of(_first(parse_qsl(param, keep_blank_values=True))),
         _identity((_str(data, "server_id"), "server_id"), (_str(data, "client_id"), "client_id")),
@@ -189,16 +199,16 @@ def parse_mediamtx(body: str) -> Hook:
     action = _str(data, "action") or ""
     if action not in ("publish", "read", "playback"):
         raise BadRequest("action", "only publish, read and playback are authorized by streamauth")
-    path = (_str(data, "path") or "").strip("/")
+    path = (_text(data, "path") or "").strip("/")
     fields = _first(parse_qsl(_str(data, "query") or "", keep_blank_values=True))
     # MediaMTX puts a Bearer token, a user and a password in its own fields; the query holds
     # ours. A user with a 6-digit password is a subscriber and its code; else the password is a token.
-    user, password = _str(data, "user") or "", _str(data, "password") or ""
+    user, password = _text(data, "user") or "", _text(data, "password") or ""
     if user and not fields.get("subscriberId"):
         fields["subscriberId"] = user
         if password.isdigit() and len(password) == 6 and not fields.get("subscriberCode"):
             fields["subscriberCode"], password = password, ""
-    for alternative in (_str(data, "token") or "", password):
+    for alternative in (_text(data, "token") or "", password):
         if not fields.get("token") and alternative:
             fields["token"] = alternative
     verb: Action = "publish" if action == "publish" else "play"
@@ -238,9 +248,9 @@ def parse_antmedia(body: str) -> Hook:
     elif isinstance(query, dict):
         fields.update({str(k): str(v) for k, v in query.items() if isinstance(v, str | int)})
     for name in ("token", "subscriberId", "subscriberCode"):
-        value = _str(data, name)
+        value = _text(data, name)
         if value:
             fields[name] = value
     verb: Action = "play" if mode == "play" else "publish"
-    stream = _str(data, "streamId") or _str(data, "name")
+    stream = _text(data, "streamId") or _text(data, "name")
     return HookRequest(ANTMEDIA, "admit", parse_stream_id(stream, "streamId"), (verb,), credentials_of(fields), None)

@@ -128,7 +128,7 @@ class CreateSubscriberRequest:
         subscriber = Subscriber(
             subscriber_id=parse_subscriber_id(body.get("subscriberId")),
             stream_id=stream_id,
-            type=parse_action(body.get("type") or "play"),
+            type=parse_action("play" if body.get("type") in (None, "") else body.get("type")),
             subscriber_name=parse_text(body.get("subscriberName"), "subscriberName"),
             concurrent_connections_limit=_optional_int(body, "concurrentConnectionsLimit", 1, 1, MAX_CONNECTIONS) or 1,
             current_concurrent_connections=0,  # whatever the body says
