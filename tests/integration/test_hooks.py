@@ -384,3 +384,23 @@ def test_an_expired_jwt_ends_its_session_at_the_next_renew(aws: Aws, clock: Fake
     clock.advance(20)
     reply = hook("NginxHookFunction", "hook_nginx", body.replace("call=publish", "call=update_publish"))
     assert reply.status == 403 and reply.body["reason"] == "expired"
+
+
+def test_an_srs_session_holds_its_slot_until_srs_says_it_stopped(aws: Aws, clock: FakeClock) -> None:
+    """SRS calls on_stop for every session, so its sessions need no renew: a limit of 1 holds
+    for a long stream, and the stop frees it."""
+    create_subscriber(limit=1)
+
+    def srs(action: str, client: str) -> Any:
+        body = (
+            f'{{"server_id":"vid-1","action":"{action}","client_id":"{client}","ip":"10.0.0.1","stream":"cam1",'
+            f'"param":"?subscriberId=alice&subscriberCode={code(clock)}"}}'
+        )
+        return hook("SrsHookFunction", "hook_srs", body)
+
+    assert srs("on_play", "c1").status == 200
+    clock.advance(3600)  # an hour of playing, no renew
+    assert srs("on_play", "c2").body["reason"] == "connection_limit"
+    assert srs("on_stop", "c1").body["reason"] == "ended"
+    clock.advance(60)
+    assert srs("on_play", "c2").status == 200

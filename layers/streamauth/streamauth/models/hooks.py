@@ -25,6 +25,7 @@ TOKEN = re.compile(rf"[A-Za-z0-9_\-.]{{1,{MAX_TOKEN}}}")
 SERVER_FIELD = re.compile(r"[\x21-\x7e]{1,128}")
 
 Phase = Literal["admit", "renew", "end"]
+SRS_LEASE_SECONDS = 12 * 3600  # a session SRS never reported ended (it crashed) frees its slot then
 NGINX, SRS, MEDIAMTX, ANTMEDIA, HTTP = "nginx-rtmp", "srs", "mediamtx", "antmedia", "http"
 
 
@@ -189,6 +190,9 @@ def parse_srs(body: str) -> Hook:
         _identity((_str(data, "server_id"), "server_id"), (_str(data, "client_id"), "client_id")),
         _server_field(_str(data, "ip"), "ip"),
         kick_id=_server_field(_str(data, "client_id"), "client_id"),
+        # SRS calls on_stop/on_unpublish for every session it admitted, so its sessions (and the
+        # connection slots they hold) live until then, not for a lease nothing would renew.
+        lease_seconds=SRS_LEASE_SECONDS,
     )
 
 
