@@ -95,7 +95,8 @@ def test_srs_allows_with_code_zero_and_denies_otherwise(aws: Aws, clock: FakeClo
 def test_mediamtx_and_antmedia(aws: Aws, clock: FakeClock) -> None:
     token = one_time()
     assert hook("MediaMtxHookFunction", "hook_mediamtx", MEDIAMTX_PUBLISH.replace("abc123", token)).status == 200
-    assert hook("MediaMtxHookFunction", "hook_mediamtx", MEDIAMTX_PUBLISH.replace("abc123", token)).status == 403
+    other_client = MEDIAMTX_PUBLISH.replace("abc123", token).replace('"ip":"127.0.0.1"', '"ip":"10.9.9.9"')
+    assert hook("MediaMtxHookFunction", "hook_mediamtx", other_client).status == 403
     api_action = MEDIAMTX_PUBLISH.replace('"action":"publish"', '"action":"api"')
     assert hook("MediaMtxHookFunction", "hook_mediamtx", api_action).status == 400
     other = one_time()
@@ -404,3 +405,28 @@ def test_an_srs_session_holds_its_slot_until_srs_says_it_stopped(aws: Aws, clock
     assert srs("on_stop", "c1").body["reason"] == "ended"
     clock.advance(60)
     assert srs("on_play", "c2").status == 200
+
+
+def test_mediamtx_asking_twice_for_one_client_uses_a_one_time_token_once(aws: Aws, clock: FakeClock) -> None:
+    """MediaMTX authenticates an RTSP read at DESCRIBE and again at SETUP (another id): the same
+    client within seconds is the same use; another client, or later, is refused."""
+    token = one_time(action="play")
+    read = MEDIAMTX_PUBLISH.replace('"action":"publish"', '"action":"read"').replace("abc123", token)
+    assert hook("MediaMtxHookFunction", "hook_mediamtx", read).status == 200
+    setup = read.replace("1b7a1a5e-8f7e-4d1c-9c0e-2f2a9d7e1c11", "2c8b2b6f-9f8f-5e2d-0d1f-3f3b0e8f2d22")
+    clock.advance(2)
+    assert hook("MediaMtxHookFunction", "hook_mediamtx", setup).status == 200
+    assert hook("MediaMtxHookFunction", "hook_mediamtx", setup.replace("127.0.0.1", "10.1.1.1")).status == 403
+    clock.advance(10)
+    assert hook("MediaMtxHookFunction", "hook_mediamtx", setup).status == 403
+    # nginx-rtmp asks once per session: there a one-time token is one admission, whoever asks
+    other = one_time()
+    assert nginx(other).status == 200
+    assert (
+        hook(
+            "NginxHookFunction",
+            "hook_nginx",
+            NGINX_PUBLISH.replace("clientid=7", "clientid=8").replace("abc123", other),
+        ).status
+        == 403
+    )

@@ -54,6 +54,7 @@ class HookRequest:
     kick_id: str | None = None  # the id the server's own API ends the session by (SRS client_id, MediaMTX id)
     server_id: str | None = None  # which registered media server asked (the hook URL's ?server=)
     lease_seconds: int | None = None  # how long an admitted session lives unrenewed (None: the default)
+    asks_twice: bool = False  # the server authenticates one client more than once (MediaMTX's RTSP)
 
     @property
     def action(self) -> Action:
@@ -226,6 +227,7 @@ def parse_mediamtx(body: str) -> Hook:
         _server_field(_str(data, "ip"), "ip"),
         protocol=_server_field(_str(data, "protocol"), "protocol"),
         kick_id=_server_field(_str(data, "id"), "id"),
+        asks_twice=True,  # an RTSP read at DESCRIBE and again at SETUP, with different ids
     )
 
 

@@ -67,7 +67,12 @@ class AccessService:
             return Decision(False, INVALID_TOKEN)
         session = self._sessions.new(request, reference, None, now)
         also = [self._sessions.put_item(session, now)]
-        used = self._tokens.consume(request.stream_id, token, request.action, now, also) is not None
+        client = (
+            f"{request.server}|{request.client_ip}|{request.action}"
+            if request.asks_twice and request.client_ip
+            else None
+        )
+        used = self._tokens.consume(request.stream_id, token, request.action, now, also, client) is not None
         return Decision(True, ALLOWED, session.session_id) if used else Decision(False, INVALID_TOKEN)
 
     def _subscriber(self, request: HookRequest, subscriber_id: str, code: str, now: float) -> Decision:

@@ -69,15 +69,23 @@ class TokenService:
         return CredentialRef("token", credential_ref(token_id), issued_at_ms=created_at_ms)
 
     def consume(
-        self, stream_id: str, token_id: str, action: Action, now: float, also: list[dict[str, Any]] | None = None
+        self,
+        stream_id: str,
+        token_id: str,
+        action: Action,
+        now: float,
+        also: list[dict[str, Any]] | None = None,
+        client: str | None = None,
     ) -> CredentialRef | None:
         """Use a one-time token: ONE DynamoDB request that checks the stream's revocation and
         consumes atomically (with `also` written in the same transaction), for exactly one
-        caller however many race. The credential's reference, or None when refused."""
+        caller however many race. With `client` (a media server's identity of one client), that
+        client asking again within seconds is the same use. The reference, or None if refused."""
         reference = self.one_time_ref(token_id)
         if reference is None or reference.issued_at_ms is None:
             return None  # not an id streamauth made: nothing to look up
-        consumed = self._store.consume(stream_id, token_id, reference.issued_at_ms, action, now, uuid.uuid4().hex, also)
+        consume_id = "client:" + credential_ref(client) if client else uuid.uuid4().hex
+        consumed = self._store.consume(stream_id, token_id, reference.issued_at_ms, action, now, consume_id, also)
         return reference if consumed else None
 
     def stream_jwt(self, token: str, stream_id: str, action: Action, now: float) -> CredentialRef | None:

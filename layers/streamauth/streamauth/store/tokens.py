@@ -25,6 +25,7 @@ from streamauth.store.base import (
 from streamauth.store.streams import revocation_check
 
 TOKEN_PREFIX = "TOKEN#"
+REUSE_SECONDS = 10
 
 
 def token_key(stream_id: str, token_id: str) -> dict[str, Any]:
@@ -64,17 +65,19 @@ class TokenStore(TableStore):
     ) -> list[dict[str, Any]]:
         """The transaction items that use a one-time token: the stream's tokens were not revoked
         since it was made, and the token is live and unused — then it is marked used by
-        `consume_id` (whose own retried write still counts as a success)."""
+        `consume_id`. The same `consume_id` within REUSE_SECONDS of the first use counts as that
+        use again: the SDK's own retry of an applied write, or a media server asking twice for one
+        client (MediaMTX authenticates an RTSP read at DESCRIBE and again at SETUP)."""
         return [
             revocation_check(self._table, stream_id, created_at_ms),
             {
                 "Update": {
                     "TableName": self._table,
                     "Key": token_key(stream_id, token_id),
-                    "UpdateExpression": "SET consumedBy = :cid, consumedAtMs = :nowms",
+                    "UpdateExpression": "SET consumedBy = :cid, consumedAtMs = if_not_exists(consumedAtMs, :nowms)",
                     "ConditionExpression": (
                         "attribute_exists(pk) AND createdAtMs = :created AND #type = :type AND expireDate > :now"
-                        " AND (attribute_not_exists(consumedBy) OR consumedBy = :cid)"
+                        " AND (attribute_not_exists(consumedBy) OR (consumedBy = :cid AND consumedAtMs > :since))"
                     ),
                     "ExpressionAttributeNames": {"#type": "type"},
                     "ExpressionAttributeValues": {
@@ -83,6 +86,7 @@ class TokenStore(TableStore):
                         ":now": n(int(now)),
                         ":cid": s(consume_id),
                         ":nowms": n(int(now * 1000)),
+                        ":since": n(int((now - REUSE_SECONDS) * 1000)),
                     },
                 }
             },
