@@ -12,7 +12,7 @@ EXAMPLES ?= 100
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: install run test fuzz security unit integration e2e lint format bench admin-token hook-url check-keys put-event build deploy invoke clean
+.PHONY: install run test fuzz security unit integration e2e lint format bench bench-scale admin-token hook-url check-keys rotate-keys put-event build deploy invoke clean
 
 $(STAMP): pyproject.toml layers/streamauth/pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python >= 3.11 is required"; exit 1; }
@@ -23,8 +23,8 @@ $(STAMP): pyproject.toml layers/streamauth/pyproject.toml
 
 install: $(STAMP) ## create .venv with the layer package (editable) and the dev tools
 
-run: $(STAMP) ## serve the API from template.yaml on http://127.0.0.1:3000, embedded DynamoDB
-	$(PY) -m localapi run --host $(HOST) --port $(PORT)
+run: $(STAMP) ## serve the API from template.yaml on http://127.0.0.1:3000, embedded DynamoDB (PARAMS="Name=value ...")
+	$(if $(PARAMS),STREAMAUTH_PARAMETERS="$(PARAMS)") $(PY) -m localapi run --host $(HOST) --port $(PORT)
 
 test: $(STAMP) ## every test: unit, integration (moto), e2e (local API)
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -61,6 +61,9 @@ format: $(STAMP)
 bench: $(STAMP) ## cold init ratios and DynamoDB requests per operation
 	$(PY) -m localapi.bench
 
+bench-scale: $(STAMP) ## a flash crowd (100,000 admissions to one stream in a simulated minute) vs the naive design
+	$(PY) -m localapi.scale
+
 admin-token: $(STAMP) ## print an operator JWT for the local API (STACK=<stack name> for a deployed stack)
 	@$(PY) -m localapi admin-token $(if $(STACK),--stack $(STACK))
 
@@ -69,6 +72,9 @@ hook-url: $(STAMP) ## print the media-server hook URL prefix (STACK=<stack name>
 
 check-keys: $(STAMP) ## every key >= 32 bytes and no two alike (the local secrets, or STACK=<stack name>'s)
 	@$(PY) -m localapi check-keys $(if $(STACK),--stack $(STACK))
+
+rotate-keys: $(STAMP) ## rotate the ES256 signing keys: the local ones, or STACK=<stack name>'s (Secrets Manager rotation)
+	@$(PY) -m localapi rotate-keys $(if $(STACK),--stack $(STACK))
 
 put-event: $(STAMP) ## make put-event EVENT=events/revoke_stream_tokens.json (to the running make run)
 	@$(PY) -m localapi put-event $(EVENT) --api http://$(HOST):$(PORT)

@@ -135,6 +135,7 @@ class FakeMediaMtx(FakeServer):
     password: str | None = None
     sessions: dict[str, set[str]] = field(default_factory=lambda: {kind: set() for kind in MEDIAMTX_KINDS})
     enabled: tuple[str, ...] = MEDIAMTX_KINDS  # the API registers a kind's routes only when its server runs
+    jwks_refreshes: int = 0  # POST /v3/auth/jwks/refresh received (api/openapi.yaml authJwksRefresh)
 
     def answer(self, seen: Seen) -> Answer:
         if not _basic(seen, self.username, self.password):
@@ -143,6 +144,9 @@ class FakeMediaMtx(FakeServer):
                 {"status": "error", "error": "authentication error"},
                 **{"WWW-Authenticate": 'Basic realm="mediamtx"'},
             )
+        if seen.method == "POST" and seen.path == "/v3/auth/jwks/refresh":
+            self.jwks_refreshes += 1
+            return _json(200, {"status": "ok"})
         match = re.fullmatch(r"/v3/(\w+)/kick/([^/]+)", seen.path)
         if seen.method != "POST" or match is None or match.group(1) not in self.enabled:
             return 404, "text/plain", b"404 page not found", {}

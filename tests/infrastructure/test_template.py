@@ -65,15 +65,23 @@ def test_secrets_are_one_per_purpose_generated_never_defaulted() -> None:
     assert len(secrets) == len(SECRETS)  # one secret per purpose the layer knows
     purposes = settings_names(template)
     assert set(purposes) == set(secrets)  # each reaches the functions through its SECRETS variable
+    documents = {
+        "mediaServers": {"servers": []},
+        "cloudFront": {"privateKey": "", "keyPairId": ""},
+        "signingKeys": {"keys": []},  # filled by the first rotation (CloudFormation cannot make an EC key)
+        "publicSigningKeys": {"keys": []},
+    }
     for name, secret in secrets.items():
-        if SECRETS[purposes[name]].document:  # configuration (the media-server registry): starts empty, no key
-            assert secret["SecretString"] == '{"servers": []}' and "GenerateSecretString" not in secret, name
+        if SECRETS[purposes[name]].document:  # configuration, or a key CloudFormation cannot make: starts empty
+            assert json.loads(secret["SecretString"]) == documents[purposes[name]], name
+            assert "GenerateSecretString" not in secret, name
             continue
         assert "GenerateSecretString" in secret and "SecretString" not in secret, name
         generated = secret["GenerateSecretString"]
         assert generated["PasswordLength"] >= 32 and generated["SecretStringTemplate"] == "{}", name
     for name, parameter in template.get("Parameters", {}).items():
-        assert not re.search(r"secret|key|password", name, re.I) or "Default" not in parameter, name
+        # a parameter named like a secret has no default, or an empty one (CloudFrontKeyPairId: an ID, off by default)
+        assert not re.search(r"secret|key|password", name, re.I) or parameter.get("Default", "") == "", name
     assert not re.search(r"[A-Za-z0-9]{32,}", json.dumps(template.get("Parameters", {})))  # no key material
 
 
@@ -88,13 +96,15 @@ def test_each_function_reads_only_the_secrets_its_purpose_needs() -> None:
         for policy in resource["Properties"].get("Policies", []):
             if isinstance(policy, dict) and "Ref" in policy and policy["Ref"].startswith("Read"):
                 readers.setdefault(policy["Ref"].removeprefix("Read").removesuffix("Policy"), set()).add(name)
-    hooks = {"NginxHookFunction", "SrsHookFunction", "MediaMtxHookFunction", "AntMediaHookFunction"}
+    hooks = {"NginxHookFunction", "SrsHookFunction", "MediaMtxHookFunction", "AntMediaHookFunction", "HttpHookFunction"}
+    cdn = "CloudFrontPlaybackFunction"  # admits play credentials like a hook, without the hook secret
     assert readers["OperatorJwtSecret"] == {"OperatorAuthorizerFunction"}
     assert readers["HookSecret"] == hooks
     assert readers["SubscriberSecret"] == hooks | {
         "CreateSubscriberFunction",
         "SubscriberTotpFunction",
         "VerifySubscriberCodeFunction",
+        cdn,
     }
     assert readers["PushSecret"] == {"PushTokenFunction"}
     assert readers["ServiceAccountSecret"] == {
@@ -102,9 +112,16 @@ def test_each_function_reads_only_the_secrets_its_purpose_needs() -> None:
         "CreateServiceAccountFunction",
         "RotateServiceAccountFunction",
     }
-    assert readers["StreamJwtSecret"] == hooks | {"IssueJwtTokenFunction", "ValidateTokenFunction"}
-    assert readers["ViewerJwtSecret"] == hooks | {"CreateViewerTokenFunction", "OperatorAuthorizerFunction"}
-    assert readers["MediaServersSecret"] == {"SessionEnforcerFunction"}  # media servers' API credentials
+    assert readers["StreamJwtSecret"] == hooks | {"IssueJwtTokenFunction", "ValidateTokenFunction", cdn}
+    assert readers["ViewerJwtSecret"] == hooks | {"CreateViewerTokenFunction", "OperatorAuthorizerFunction", cdn}
+    # media servers' API credentials: the enforcer, and the key rotation (MediaMTX JWKS refresh)
+    assert readers["MediaServersSecret"] == {"SessionEnforcerFunction", "SigningKeyRotationFunction"}
+    assert readers["CloudFrontKeySecret"] == {cdn}  # the CloudFront private key
+    # ES256: private keys only where tokens are signed; verifiers and the public JWKS get public keys only
+    signers = {"IssueJwtTokenFunction", "CreateViewerTokenFunction", "MediaMtxTokenFunction"}
+    assert readers["SigningKeysSecret"] == signers
+    verifiers = hooks | {"ValidateTokenFunction", "OperatorAuthorizerFunction", cdn, "JwksFunction"}
+    assert readers["PublicSigningKeysSecret"] == verifiers
 
 
 def test_the_session_enforcer_gets_only_the_changes_that_end_sessions_and_never_loses_one() -> None:

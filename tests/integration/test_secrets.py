@@ -105,11 +105,13 @@ def test_rotating_the_service_account_pepper_kills_every_key_and_nothing_else(aw
     assert operator_ok(operator)
 
 
-def test_the_subscriber_secret_seals_stored_secrets_so_rotating_it_needs_them_re_created(
+def test_replacing_the_subscriber_secret_outright_makes_sealed_secrets_unreadable_never_wrong(
     aws: Aws, clock: FakeClock
 ) -> None:
-    """Documented in the README: until sealed secrets carry a key id, rotating the subscriber
-    secret makes stored subscribers' secrets unreadable (a 500 naming the cause), never wrong."""
+    """The wrong way to rotate (README, "Sealed secrets"): a new subscriberSecretKey with no
+    sealKeys drops the key stored secrets were sealed with (kid 0 derives from it), so they cannot
+    be read (a 500 naming the cause), never read wrong. The right way, adding a seal key and
+    keeping the old, loses no subscriber (tests/integration/test_signing_keys.py)."""
     create_subscriber()
     rotate(aws, "SubscriberSecret")
     clock.advance(60)

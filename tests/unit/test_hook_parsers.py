@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from streamauth.errors import BadRequest
@@ -196,3 +198,30 @@ def test_antmedia_publish_java_map_and_play() -> None:
         "carol",
         "654321",
     )
+
+
+@pytest.mark.parametrize(
+    ("parse", "body", "field"),
+    [
+        (parse_srs, '{"action":"on_publish","stream":12345,"param":"?token=abc"}', "stream"),
+        (parse_mediamtx, '{"action":"publish","path":12345,"query":"token=abc"}', "path"),
+        (parse_mediamtx, '{"action":"read","path":"cam1","token":1e20}', "token"),
+        (parse_mediamtx, '{"action":"read","path":"cam1","user":12345,"password":"123456"}', "user"),
+        (parse_mediamtx, '{"action":"read","path":"cam1","user":"alice","password":123456}', "password"),
+        (parse_antmedia, '{"streamId":12345,"mode":"play","token":"abc"}', "streamId"),
+        (parse_antmedia, '{"name":12345,"mode":"play","token":"abc"}', "name"),
+        (parse_antmedia, '{"streamId":"cam1","token":1.5}', "token"),
+        (parse_antmedia, '{"streamId":"cam1","subscriberId":"alice","subscriberCode":123456}', "subscriberCode"),
+    ],
+)
+def test_streams_and_credentials_in_json_hooks_must_be_strings(parse: Any, body: str, field: str) -> None:
+    """A number is no stream and no credential (no server sends one there), though its text
+    might pass for one: 1e20's is `1e+20`, 12345's a stream id."""
+    with pytest.raises(BadRequest) as caught:
+        parse(body)
+    assert caught.value.field == field
+
+
+def test_server_fields_may_be_numbers_as_older_srs_sends_client_id() -> None:
+    hook = parse_srs('{"action":"on_play","stream":"cam1","client_id":1985,"server_id":"vid-1","param":"?token=abc"}')
+    assert isinstance(hook, HookRequest) and (hook.server_session, hook.kick_id) == ("vid-1/1985", "1985")

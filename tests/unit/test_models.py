@@ -15,7 +15,7 @@ from streamauth.models.common import (
     parse_stream_id,
     parse_text,
 )
-from streamauth.models.subscribers import BlockRequest
+from streamauth.models.subscribers import BlockRequest, CreateSubscriberRequest
 from streamauth.models.tokens import TokenRequest, ValidateRequest
 
 
@@ -135,3 +135,20 @@ def test_error_statuses_are_mapped_in_one_table() -> None:
         404,
         503,
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(None, "play"), ("", "play"), ("play", "play"), ("publish", "publish")]
+)
+def test_subscriber_type_defaults_to_play_only_when_left_out(value: object, expected: str) -> None:
+    body = {"subscriberId": "alice"} if value is None else {"subscriberId": "alice", "type": value}
+    assert CreateSubscriberRequest.parse("s", body).subscriber.type == expected
+
+
+@pytest.mark.parametrize("value", [0, False, [], {}, "viewer", 1])
+def test_subscriber_type_that_is_not_play_or_publish_is_a_400(value: object) -> None:
+    """Any other `type` is refused (contract: `type` is play or publish), a falsy one too:
+    `false` or `0` is not "left out"."""
+    with pytest.raises(BadRequest) as caught:
+        CreateSubscriberRequest.parse("s", {"subscriberId": "alice", "type": value})
+    assert caught.value.field == "type"

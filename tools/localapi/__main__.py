@@ -5,6 +5,7 @@
     python -m localapi admin-token [--expires-in SECONDS] [--stack NAME | --secret-id ARN]
     python -m localapi hook-url [--base URL] [--stack NAME | --secret-id ARN]
     python -m localapi check-keys [--stack NAME]
+    python -m localapi rotate-keys [--stack NAME]
     python -m localapi put-event events/revoke_stream_tokens.json [--api URL]
 
 Environment: DYNAMODB_ENDPOINT (e.g. http://127.0.0.1:8000 for DynamoDB Local) replaces the
@@ -96,6 +97,29 @@ def cmd_check_keys(args: argparse.Namespace) -> int:
         print(f"keys refused: {exc.message}", file=sys.stderr)
         return 1
     print(f"{len(strings)} secrets: every key at least 32 bytes, no two alike")
+    return 0
+
+
+def cmd_rotate_keys(args: argparse.Namespace) -> int:
+    """Rotate the ES256 signing keys: a deployed stack's through Secrets Manager (its rotation
+    function runs the four steps), or the local ones in .local/secrets.json (the same plan)."""
+    if args.stack:
+        import boto3
+
+        arn = _stack_outputs(args.stack)["SigningKeysSecretArn"]
+        boto3.client("secretsmanager").rotate_secret(SecretId=arn)
+        print(f"rotation of {arn} started: its rotation function adds a next key and publishes it")
+        return 0
+    from streamauth.service.rotation import local_rotation
+
+    strings = keys.local_secret_strings()
+    private_id, public_id = keys.signing_secret_ids()
+    private, public, described = local_rotation(strings[private_id], int(time.time()), keys.local_timeline())
+    existing = json.loads(keys.LOCAL_FILE.read_text())
+    existing[private_id], existing[public_id] = private, public
+    keys.write_local(existing)
+    print(f"local signing keys: {described}")
+    print(f"in {keys.LOCAL_FILE}; restart make run to serve them")
     return 0
 
 
@@ -214,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     check = sub.add_parser("check-keys", help="every key >= 32 bytes and no two alike, across all secrets")
     check.add_argument("--stack", help="a deployed stack's name (default: the local secrets)")
     check.set_defaults(func=cmd_check_keys)
+    rotate = sub.add_parser("rotate-keys", help="rotate the ES256 signing keys (local, or a stack's rotation)")
+    rotate.add_argument("--stack", help="a deployed stack's name (its SigningKeysSecretArn output)")
+    rotate.set_defaults(func=cmd_rotate_keys)
     put = sub.add_parser("put-event", help="deliver an EventBridge event to the running local API's consumers")
     put.add_argument("event", help="an event JSON file, e.g. events/revoke_stream_tokens.json")
     put.add_argument("--api", default="http://127.0.0.1:3000")

@@ -3,9 +3,18 @@ DynamoDB requests each operation makes, and the memory and latency of `make run`
 Prints numbers; asserts nothing.
 
 Cold init runs in fresh processes with only what Lambda would have on the path: the
-function's directory, the layer as `sam build` makes it (layers/streamauth/requirements.txt
-plus the package) and boto3 (the runtime's), all under .build/bench, so packages the dev
-venv has for tests (cryptography, moto) do not distort the numbers.
+function's directory and its own requirements.txt when it has one (as `sam build` puts them
+in /var/task: .build/bench/<LogicalId>-deps), its own layers' requirements (CryptoLayer:
+.build/bench/CryptoLayer-deps), the shared layer as `sam build` makes it
+(layers/streamauth/requirements.txt plus the package) and boto3 (the runtime's), all under
+.build/bench, so packages the dev venv has for tests (cryptography, moto) do not distort the
+numbers. The functions with the crypto layer import `cryptography` on their first use of it (a
+seal, an ES256 signature or check, a CloudFront signature): each is also measured with that
+first use's work, and the ratio of the two is its cold-start cost of cryptography.
+
+`make bench` also prints each token kind's length, per algorithm, against the limits of the
+places a token rides in (nginx-rtmp's 255-byte name+args, SRT's 512-character streamid), and
+the time one HS256 and one ES256 token takes to sign and to verify.
 """
 
 from __future__ import annotations
@@ -43,6 +52,48 @@ print(time.perf_counter() - t0)
 """
 
 
+# What the first request of a fresh CloudFrontPlaybackFunction pays beyond its import: importing
+# cryptography (lazily, in the signing call), loading the RSA key, one signature.
+_FIRST_SIGNATURE = """
+import time; t0 = time.perf_counter()
+import importlib, os
+module = importlib.import_module({module!r})
+handler = getattr(module, {attribute!r})
+import boto3; boto3.client("dynamodb")
+from streamauth.logic.cloudfront import signed_cookies
+from streamauth.models.cloudfront import load_private_key
+key = load_private_key(os.environ["BENCH_PRIVATE_KEY"])
+signed_cookies(key, "KBENCH", "https://d.example/hls/s/*", 2000000000, None, "SHA1")
+print(time.perf_counter() - t0)
+"""
+CLOUDFRONT = "CloudFrontPlaybackFunction"
+FIRST_SIGNATURE = "  + its first signature"  # a row under CLOUDFRONT in the table
+CRYPTO_LAYER = "CryptoLayer"
+
+# What a function's first use of cryptography costs beyond its import: one seal and unseal
+# (AES-GCM), or one ES256 signature and check, as its first request would.
+_FIRST_CRYPTO = """
+import time; t0 = time.perf_counter()
+import importlib, os
+module = importlib.import_module({module!r})
+handler = getattr(module, {attribute!r})
+import boto3; boto3.client("dynamodb")
+if {seal!r}:
+    from streamauth.logic import sealing
+    keys = sealing.SealKeys.of({{}}, None, "k" * 64)
+    sealing.unseal(sealing.seal("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", keys, "s", "sub"), keys, "s", "sub")
+if {es256!r}:
+    from streamauth.logic import keyset, signing
+    key = keyset.load_private(os.environ["BENCH_EC_KEY"])
+    token = signing.encode({{"exp": 2000000000}}, key, "ES256", "kid")
+    signing.decode(token, key.public_key(), 0, algorithm="ES256")
+print(time.perf_counter() - t0)
+"""
+FIRST_CRYPTO = "  + its first use of cryptography"
+HOOKS = ("NginxHookFunction", "SrsHookFunction", "MediaMtxHookFunction", "AntMediaHookFunction", "HttpHookFunction")
+SEALERS = {"CreateSubscriberFunction", "SubscriberTotpFunction", "VerifySubscriberCodeFunction", *HOOKS}
+
+
 def _pip_target(target: Path, *args: str) -> None:
     if target.exists():
         return
@@ -61,6 +112,40 @@ def build_lambda_like_paths() -> tuple[Path, list[Path]]:
     _pip_target(runtime, "boto3")
     _pip_target(layer_deps, "-r", str(tpl.ROOT / "layers/streamauth/requirements.txt"))
     return runtime, [tpl.ROOT / "layers/streamauth", layer_deps]
+
+
+def function_deps(function: tpl.Function) -> list[Path]:
+    """A function's own requirements.txt, installed as `sam build` installs it beside its code
+    (.build/bench/<LogicalId>-deps), and its own layers' (.build/bench/<LayerId>-deps, as
+    /opt/python); none for a function without either."""
+    found = []
+    requirements = function.code_uri / "requirements.txt"
+    if requirements.exists():
+        target = BUILD / f"{function.logical_id}-deps"
+        _pip_target(target, "-r", str(requirements))
+        found.append(target)
+    for layer in function.layers:
+        layer_requirements = tpl.layer_content(layer) / "requirements.txt"
+        if layer_requirements.exists():
+            target = BUILD / f"{layer}-deps"
+            _pip_target(target, "-r", str(layer_requirements))
+            found.append(target)
+    return found
+
+
+def _bench_ec_key() -> str:
+    from streamauth.logic.keyset import generate_key
+
+    return generate_key(0).private_key
+
+
+def _bench_private_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return pem.decode()
 
 
 def _once(code: str, path: list[Path], env: dict[str, str]) -> float:
@@ -88,7 +173,16 @@ def cold_init() -> None:
     cases: dict[str, tuple[str, list[Path]]] = {"baseline": (_BASELINE, [runtime])}
     for name, function in sorted(tpl.functions().items()):
         module, _, attribute = function.handler.rpartition(".")
-        cases[name] = (_FUNCTION.format(module=module, attribute=attribute), [function.code_uri, *layer, runtime])
+        path = [function.code_uri, *function_deps(function), *layer, runtime]  # /var/task, then /opt/python
+        cases[name] = (_FUNCTION.format(module=module, attribute=attribute), path)
+        if name == CLOUDFRONT:
+            cases[FIRST_SIGNATURE] = (_FIRST_SIGNATURE.format(module=module, attribute=attribute), path)
+        elif CRYPTO_LAYER in function.layers:
+            seal, es256 = name in SEALERS, name not in ("CreateSubscriberFunction", "SubscriberTotpFunction")
+            code = _FIRST_CRYPTO.format(module=module, attribute=attribute, seal=seal, es256=es256)
+            cases[f"{name}{FIRST_CRYPTO}"] = (code, path)
+    env["BENCH_PRIVATE_KEY"] = _bench_private_key() if FIRST_SIGNATURE in cases else ""
+    env["BENCH_EC_KEY"] = _bench_ec_key()
     samples: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(RUNS):  # interleaved, so machine load drifts hit every case alike
         for name, (code, path) in cases.items():
@@ -107,6 +201,46 @@ def cold_init() -> None:
             f"{name:40} {elapsed * 1000:6.0f} ms  {elapsed / baseline:4.2f}"
             f"  {fastest * 1000:3.0f} ms  {fastest / base_min:4.2f}"
         )
+    if FIRST_SIGNATURE in samples:
+        _cloudfront_cold_start(samples)
+    _crypto_cold_start(samples)
+
+
+def _crypto_cold_start(samples: dict[str, list[float]]) -> None:
+    """Each function with the crypto layer: its first request with cryptography (import, first
+    seal or ES256 signature and check) against its import alone, which never imports it."""
+    rows = [(n.removesuffix(FIRST_CRYPTO), n) for n in samples if n.endswith(FIRST_CRYPTO)]
+    if not rows:
+        return
+    deps = BUILD / f"{CRYPTO_LAYER}-deps"
+    size = sum(f.stat().st_size for f in deps.rglob("*") if f.is_file() and "__pycache__" not in f.parts)
+    print(f"{CRYPTO_LAYER} (cryptography), unzipped: {size / 1e6:.1f} MB, on {len(rows) + 1} functions only")
+    print(f"{'first request with cryptography / import only':48} {'median':>6} {'min':>6}")
+    for name, first in rows:
+        median = statistics.median(samples[first]) / statistics.median(samples[name])
+        fastest = min(samples[first]) / min(samples[name])
+        print(f"  {name:46} {median:6.2f} {fastest:6.2f}")
+
+
+def _cloudfront_cold_start(samples: dict[str, list[float]]) -> None:
+    """The function with cryptography against itself without it, and against the others."""
+    others = [
+        statistics.median(v)
+        for n, v in samples.items()
+        if n not in (CLOUDFRONT, FIRST_SIGNATURE) and not n.endswith(FIRST_CRYPTO)
+    ]
+    typical = statistics.median(others)
+    imported, signed = statistics.median(samples[CLOUDFRONT]), statistics.median(samples[FIRST_SIGNATURE])
+    fastest_import, fastest_signed = min(samples[CLOUDFRONT]), min(samples[FIRST_SIGNATURE])
+    print(f"{CLOUDFRONT}: cryptography from {CRYPTO_LAYER}, imported for its first signature")
+    print(
+        f"  first request with cryptography (import, key, one signature) / without (import only):"
+        f" {signed / imported:4.2f} median, {fastest_signed / fastest_import:4.2f} min"
+    )
+    print(
+        f"  against the other functions' median cold init ({typical * 1000:.0f} ms):"
+        f" {signed / typical:4.2f} with the first signature, {imported / typical:4.2f} import only"
+    )
 
 
 def dynamodb_requests() -> None:
@@ -152,6 +286,7 @@ def dynamodb_requests() -> None:
         now = time.time()
         _token_counts(count, now)
         _hook_counts(count, now)
+        _cloudfront_counts(count, now)
         _subscriber_and_key_counts(count, now)
 
 
@@ -226,6 +361,32 @@ def _hook_counts(count: Callable[[str, Callable[[], Any]], None], now: float) ->
     subscriber = f"subscriberId=alice&subscriberCode={code}"
     count("hook: admit a subscriber (limit 1)", lambda: access.decide(hook("publish", 4, subscriber), now))
     count("hook: renew a subscriber session", lambda: access.renew(hook("update_publish", 4, subscriber), now))
+
+
+def _cloudfront_counts(count: Callable[[str, Callable[[], Any]], None], now: float) -> None:
+    from streamauth.models.cloudfront import CloudFrontPlaybackRequest, SigningKey, load_private_key
+    from streamauth.models.hooks import PresentedCredentials
+    from streamauth.models.tokens import TokenRequest
+    from streamauth.service.access import access_service
+    from streamauth.service.cloudfront import CloudFrontPlaybackService
+    from streamauth.service.streams import states
+    from streamauth.service.tokens import token_service
+    from streamauth.settings import CloudFrontSettings
+
+    key = SigningKey(load_private_key(_bench_private_key()), "KBENCH")
+    settings = CloudFrontSettings("d.example", "", "hls", "d.example", "Lax", 300, "SHA1")
+    service = CloudFrontPlaybackService(access_service(), settings, lambda: key, False, True)
+    tokens = token_service()
+    one_time = tokens.issue_one_time(TokenRequest("bench", int(now) + 600, "play", None), now - 1).token_id
+    jwt = tokens.issue_jwt(TokenRequest("bench", int(now) + 600, "play", None), now - 1).token_id
+
+    def grant(token: str) -> Any:
+        return service.grant(CloudFrontPlaybackRequest("bench", PresentedCredentials(token), "10.0.0.1"), now)
+
+    count("cloudfront cookies: a one-time token (with its session)", lambda: grant(one_time))
+    states.forget()
+    count("cloudfront cookies: a JWT stream token (state not cached)", lambda: grant(jwt))
+    count("cloudfront cookies: a JWT stream token (state cached)", lambda: grant(jwt))
 
 
 def _subscriber_and_key_counts(count: Callable[[str, Callable[[], Any]], None], now: float) -> None:
@@ -468,7 +629,117 @@ def memory(calls: int = LOAD_CALLS) -> None:
     print(f"  last {window}: {last * 1000:.1f} ms ({last / first:.2f}x); stopped in {stop:.1f} s")
 
 
+LAYER_GOAL_MB = 5.0
+
+
+def layer_size() -> None:
+    """The layer's unzipped size as `sam build` makes it: its requirements (pip, as SAM runs it)
+    plus the package, without bytecode caches (Lambda's runtime writes none into /opt)."""
+    _, (package_root, deps) = build_lambda_like_paths()
+
+    def size(root: Path) -> int:
+        return sum(f.stat().st_size for f in root.rglob("*") if f.is_file() and "__pycache__" not in f.parts)
+
+    package, dependencies = size(package_root / "streamauth"), size(deps)
+    total = (package + dependencies) / 1e6
+    print(
+        f"layer, unzipped: {total:.2f} MB (goal <= {LAYER_GOAL_MB:.0f} MB): streamauth {package / 1e6:.2f} MB,"
+        f" requirements {dependencies / 1e6:.2f} MB"
+    )
+
+
+# -- tokens: lengths against where they ride, and sign/verify time per algorithm -----------------
+
+NGINX_RTMP_LIMIT = 255  # bytes of stream name + "?" + args (nginx-rtmp cuts the rest silently)
+SRT_STREAMID_LIMIT = 512  # characters of an SRT streamid (SRT's access control: SRTO_STREAMID)
+BENCH_STREAMS = ("cam1", "3f2b8c1e-6d4a-4b7e-9c1f-2a8d5e7b9c01")  # a short id, and a UUID (Reactive's ids)
+SIGN_RUNS = 2000
+
+
+def _codecs(stream_id: str, now: int, private: tuple[Any, ...], public: tuple[Any, ...]) -> dict[str, Any]:
+    """Each kind's codec with in-memory keys (HS256: 64 characters, as the stack generates them;
+    ES256: a key set as the first rotation makes it) and claims for `stream_id`."""
+    from streamauth.logic.tokens import mediamtx_claims, stream_jwt_claims
+    from streamauth.logic.viewers import viewer_claims
+    from streamauth.models.tokens import TokenRequest
+    from streamauth.models.viewers import ViewerTokenRequest
+    from streamauth.service.jwt_codecs import JwtCodec
+
+    hmac = "x" * 64
+
+    def codec(kind: str, algorithm: str, refuses_audience: bool = False) -> JwtCodec:
+        return JwtCodec(
+            kind, algorithm, lambda: hmac, 86_400, None, refuses_audience, lambda _: private, lambda _: public
+        )
+
+    stream = stream_jwt_claims(TokenRequest(stream_id, now + 3600, "publish", None), now)
+    viewer = viewer_claims(ViewerTokenRequest(stream_id, "viewer-0001"), now, 600)
+    mediamtx = mediamtx_claims(stream_id, "publish", now + 3600, now, "streamauth", "mediamtx")
+    return {
+        "JWT stream token": {
+            "HS256": (codec("stream", "HS256", True), stream),
+            "ES256": (codec("stream", "ES256", True), stream),
+        },
+        "viewer JWT": {"HS256": (codec("viewer", "HS256"), viewer), "ES256": (codec("viewer", "ES256"), viewer)},
+        "MediaMTX token": {"ES256": (codec("mediamtx", "ES256"), mediamtx)},
+    }
+
+
+def tokens() -> None:
+    """Each kind's length per algorithm where it rides; sign and verify time per algorithm."""
+    from streamauth.logic import keyset
+    from streamauth.logic.tokens import new_token_id
+
+    now = int(time.time())
+    private = (keyset.generate_key(now - 60),)
+    public = tuple(keyset.public_of(k) for k in private)
+    short, uuid = BENCH_STREAMS
+    print(f"token lengths, for stream id {short!r} / a {len(uuid)}-character UUID (kid: 8 characters)")
+    print(
+        f"  nginx-rtmp: <id>?token=<token>, limit {NGINX_RTMP_LIMIT} bytes;"
+        f" SRT: publish:<id>::<token>, limit {SRT_STREAMID_LIMIT}"
+    )
+    print(f"  {'kind':17} {'alg':5} {'token':>9}  {'nginx-rtmp':>9}  {'':8} {'SRT streamid':>12}")
+
+    def verdict(length: int, limit: int) -> str:
+        return "fits" if length <= limit else "over"
+
+    def row(kind: str, alg: str, made: dict[str, str]) -> None:
+        nginx = [len(f"{sid}?token={made[sid]}".encode()) for sid in BENCH_STREAMS]
+        srt = [len(f"publish:{sid}::{made[sid]}") for sid in BENCH_STREAMS]
+        print(
+            f"  {kind:17} {alg:5} {len(made[short]):4}/{len(made[uuid]):<4}  {nginx[0]:4}/{nginx[1]:<4}"
+            f"  {verdict(nginx[0], NGINX_RTMP_LIMIT)}/{verdict(nginx[1], NGINX_RTMP_LIMIT)}"
+            f"  {srt[0]:4}/{srt[1]:<4} {verdict(srt[0], SRT_STREAMID_LIMIT)}/{verdict(srt[1], SRT_STREAMID_LIMIT)}"
+        )
+
+    row("one-time token", "-", {sid: new_token_id(now * 1000) for sid in BENCH_STREAMS})
+    by_stream = {sid: _codecs(sid, now, private, public) for sid in BENCH_STREAMS}
+    timed: dict[str, tuple[Any, dict[str, Any]]] = {}
+    for kind, by_algorithm in by_stream[short].items():
+        for alg in by_algorithm:
+            made = {sid: by_stream[sid][kind][alg][0].sign(by_stream[sid][kind][alg][1], now) for sid in BENCH_STREAMS}
+            row(kind, alg, made)
+            timed.setdefault(alg, by_algorithm[alg])
+    print(f"sign and verify, {SIGN_RUNS} times each (JWT stream token claims; keys loaded once, as a warm function)")
+    for alg, (codec, claims) in timed.items():
+        codec.sign(claims, now)  # the first use loads cryptography and the key
+        started = time.perf_counter()
+        for _ in range(SIGN_RUNS):
+            token = codec.sign(claims, now)
+        signed = (time.perf_counter() - started) / SIGN_RUNS
+        started = time.perf_counter()
+        for _ in range(SIGN_RUNS):
+            codec.decode(token, now)
+        verified = (time.perf_counter() - started) / SIGN_RUNS
+        print(f"  {alg}: sign {signed * 1e6:6.1f} us, verify {verified * 1e6:6.1f} us")
+
+
 def main() -> None:
+    layer_size()
+    print()
+    tokens()
+    print()
     cold_init()
     print()
     dynamodb_requests()

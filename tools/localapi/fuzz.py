@@ -5,7 +5,9 @@
 Starts `python -m localapi run` on a free port (as `make run` does), fuzzes it with an
 operator JWT and the local hook secret (so the media-server hooks are fuzzed past their
 secret check, which the tests cover), and exits with schemathesis' status. Checks: no 5xx,
-documented status codes, JSON content types, responses matching their schemas.
+documented status codes, JSON content types, responses matching their schemas, and the spec
+and the request models agreeing both ways: data the spec allows is not refused as malformed
+(`positive_data_acceptance`), data it forbids is refused (`negative_data_rejection`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,24 @@ from localapi.template import ROOT
 
 LOG = ROOT / ".build" / "fuzz-server.log"  # the local API's output: look here for a 5xx's traceback
 CONFIG = ROOT / ".build" / "schemathesis.toml"  # written per run: it holds the local hook secret
-CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+CHECKS = ",".join(
+    (
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+        "positive_data_acceptance",
+        "negative_data_rejection",
+    )
+)
+# What a request the spec forbids may be answered: schemathesis' defaults, plus the gateway's
+# own refusals of what is too large (413 body, 414 URL, 431 headers), which are rejections too.
+NEGATIVE_DATA_STATUSES = (400, 401, 403, 404, 405, 406, 409, 413, 414, 415, 422, 428, 429, 431)
+# What a request the spec allows may be answered (schemathesis' defaults): success, or a
+# business outcome that is no judgement of its shape: no/invalid credentials (401), refused by
+# a rule (403: a closed stream, a wrong credential, a scope), unknown item (404), conflict (409),
+# rate limited (429). Never 400, 413, 414, 415 or 431: the shape was the spec's own.
+POSITIVE_DATA_STATUSES = ("2xx", "3xx", 401, 403, 404, 409, 429)
 
 
 def start_local_api() -> tuple[subprocess.Popen[bytes], str]:
@@ -58,11 +77,37 @@ def operator_jwt() -> str:
     return out.stdout.strip()
 
 
+def _statuses(statuses: tuple[int | str, ...]) -> str:
+    return "[" + ", ".join(f'"{status}"' for status in statuses) + "]"
+
+
+# What openapi.yaml cannot say, one value each, for the operation it concerns (nothing else of
+# it is pinned): a body's `streamId` must be the path's `id` (a relation between two parts of a
+# request), so createSubscriber's is sent empty, which means "the path's"; and `type` is needed
+# for a subscriber that is not registered (a fact of the store), so subscriberTotp always says it.
+PINNED = (
+    ("createSubscriber", "body.streamId", ""),
+    ("subscriberTotp", "query.type", "play"),
+)
+
+
 def write_config() -> Path:
-    """Every `{hookSecret}` in a generated request is the local API's real one."""
+    """Every `{hookSecret}` in a generated request is the local API's real one; the PINNED
+    values; the expected statuses of the two data checks."""
     hook_secret = keys.key_of(keys.local_secret_strings(), "hookSecret")
     CONFIG.parent.mkdir(parents=True, exist_ok=True)
-    CONFIG.write_text(f'[parameters]\n"path.hookSecret" = "{hook_secret}"\n')
+    pinned = "".join(
+        f'\n[[operations]]\ninclude-operation-id = "{operation}"\nparameters = {{ "{name}" = "{value}" }}\n'
+        for operation, name, value in PINNED
+    )
+    CONFIG.write_text(
+        "[parameters]\n"
+        f'"path.hookSecret" = "{hook_secret}"\n'
+        "\n[checks.positive_data_acceptance]\n"
+        f"expected-statuses = {_statuses(POSITIVE_DATA_STATUSES)}\n"
+        "\n[checks.negative_data_rejection]\n"
+        f"expected-statuses = {_statuses(NEGATIVE_DATA_STATUSES)}\n" + pinned
+    )
     CONFIG.chmod(0o600)  # it holds a (local) secret
     return CONFIG
 

@@ -1268,6 +1268,35 @@ def service_accesses(
                         )
                     )
 
+    for name, schedule in by_type.get("AWS::SecretsManager::RotationSchedule", {}).items():
+        props = resolver.resolve(schedule.get("Properties", {}))
+        arn = str(props.get("RotationLambdaARN", ""))
+        secret = str(props.get("SecretId", ""))
+        if arn not in function_of:
+            continue
+        other_secret = secret + "-of-someone-else"
+        for source, expected in ((secret, True), (other_secret, False)):
+            context = {"aws:SourceArn": source, "aws:SourceAccount": ACCOUNT}
+            decision = resource_policy_decide(
+                lambda_permissions.get(arn, []),
+                "Service:secretsmanager.amazonaws.com",
+                "lambda:InvokeFunction",
+                arn,
+                context,
+            )
+            what = f"Secrets Manager rotation {name} invokes {function_of[arn]}"
+            found.append(
+                ServiceAccess(
+                    what if expected else f"{what}: only for that secret (aws:SourceArn), not {source}",
+                    "secretsmanager.amazonaws.com",
+                    "lambda:InvokeFunction",
+                    arn,
+                    decision.allowed,
+                    expected,
+                    decision.reason,
+                )
+            )
+
     for name, config in by_type.get("AWS::Lambda::EventInvokeConfig", {}).items():
         props = resolver.resolve(config.get("Properties", {}))
         function = function_of.get(str(props.get("FunctionName", "")))

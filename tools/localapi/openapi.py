@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import html
+import time
 from functools import cache
 from typing import Any
 
@@ -12,12 +14,37 @@ from localapi.template import ROOT
 
 SPEC = ROOT / "openapi.yaml"
 METHODS = ("get", "put", "post", "delete", "patch")
+# `x-minimum: now` on a schema: a number that must be in the future when the request arrives
+# (a token's expireDate), which no static document can say. The served spec sets `minimum` to
+# the time it is served plus this margin, so a value drawn from it is still in the future
+# however long a client (`make fuzz` runs for minutes) holds on to the spec.
+NOW = "now"
+NOW_MARGIN_SECONDS = 3600
 
 
 @cache
-def spec() -> dict[str, Any]:
+def _document() -> dict[str, Any]:
     with open(SPEC, encoding="utf-8") as handle:
         data: dict[str, Any] = yaml.safe_load(handle)
+    return data
+
+
+def _resolve_now(node: Any, now: int) -> None:
+    if isinstance(node, dict):
+        if node.get("x-minimum") == NOW:
+            node["minimum"] = now
+        for value in node.values():
+            _resolve_now(value, now)
+    elif isinstance(node, list):
+        for value in node:
+            _resolve_now(value, now)
+
+
+def spec(now: float | None = None) -> dict[str, Any]:
+    """The contract as served: openapi.yaml with every `x-minimum: now` given a `minimum` of
+    `now` (the current time by default) plus NOW_MARGIN_SECONDS."""
+    data = copy.deepcopy(_document())
+    _resolve_now(data, int(time.time() if now is None else now) + NOW_MARGIN_SECONDS)
     return data
 
 

@@ -4,6 +4,7 @@ and DynamoDB table definitions."""
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -86,6 +87,7 @@ class Function:
     handler: str
     environment: dict[str, Any] = field(default_factory=dict)
     timeout: int = 3
+    layers: tuple[str, ...] = ()  # logical ids of its own layers (Layers:), after the Globals' ones
 
 
 def _resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -106,6 +108,7 @@ def functions(template: dict[str, Any] | None = None) -> dict[str, Function]:
             handler=props.get("Handler", globals_fn.get("Handler", "app.lambda_handler")),
             environment=env,
             timeout=int(props.get("Timeout", globals_fn.get("Timeout", 3))),
+            layers=tuple(ref["Ref"] for ref in props.get("Layers", []) if isinstance(ref, dict) and "Ref" in ref),
         )
     return result
 
@@ -177,9 +180,21 @@ def tables(template: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
     return result
 
 
+PARAMETERS_ENV = "STREAMAUTH_PARAMETERS"  # "Name=value Name2=value2", like sam's --parameter-overrides
+
+
 def parameter_defaults(template: dict[str, Any] | None = None) -> dict[str, str]:
+    """Each parameter's default, as CloudFormation would take it, with the values $STREAMAUTH_PARAMETERS
+    sets in their place (`make run PARAMS="CloudFrontDomain=cdn.example.test"`)."""
     template = template or load()
-    return {name: str(p["Default"]) for name, p in template.get("Parameters", {}).items() if "Default" in p}
+    parameters = template.get("Parameters", {})
+    values = {name: str(p["Default"]) for name, p in parameters.items() if "Default" in p}
+    for pair in os.environ.get(PARAMETERS_ENV, "").split():
+        name, equals, value = pair.partition("=")
+        if not equals or name not in parameters:
+            raise ValueError(f"{PARAMETERS_ENV}: {name!r} is not a parameter of the template (Name=value ...)")
+        values[name] = value
+    return values
 
 
 def resolve(value: Any, refs: dict[str, str]) -> str:
@@ -208,6 +223,12 @@ def layer_dirs(template: dict[str, Any] | None = None) -> list[Path]:
         for ref in refs
         if isinstance(ref, dict) and ref.get("Ref") in layers
     ]
+
+
+def layer_content(logical_id: str, template: dict[str, Any] | None = None) -> Path:
+    """A layer's ContentUri (its source and requirements.txt), e.g. CryptoLayer's layers/crypto."""
+    template = template or load()
+    return ROOT / str(template["Resources"][logical_id]["Properties"]["ContentUri"])
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,12 @@ class AuthContext:
     find_account: Callable[[str, float], Principal | None]
     viewer_alive: Callable[[str, int | None, float], bool]
     allow_legacy_operator_jwt: bool = False
+    viewer_jwt: signing.Decoder | None = None  # viewer JWTs, HS256 or ES256 (None: HS256 with keys.viewer_jwt_key)
 
 
 def auth_context() -> AuthContext:
     from streamauth.service.accounts import find_by_key_hash
+    from streamauth.service.jwt_codecs import viewer_codec
     from streamauth.service.viewers import viewer_service
     from streamauth.settings import get_keys, get_settings
 
@@ -42,6 +44,7 @@ def auth_context() -> AuthContext:
         find_account=find_by_key_hash,
         viewer_alive=lambda stream_id, iat, now: viewer_service().alive(stream_id, iat, now),
         allow_legacy_operator_jwt=get_settings().allow_legacy_operator_jwt,
+        viewer_jwt=viewer_codec(),
     )
 
 
@@ -69,7 +72,7 @@ def _bearer(token: str, context: AuthContext, now: float) -> Principal:
     if operator is not None:
         return operator
     try:
-        viewer = check_viewer_jwt(token, context.keys.viewer_jwt_key, now)
+        viewer = check_viewer_jwt(token, context.viewer_jwt or context.keys.viewer_jwt_key, now)
     except signing.InvalidJwt as exc:
         raise Unauthorized("invalid bearer token") from exc
     issued_at = signing.issued_at(viewer)

@@ -13,6 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.shared.cookies import Cookie
 
 from streamauth.errors import BadRequest, StreamAuthError, UnsupportedMediaType, http_status
 from streamauth.models.common import Result, parse_json_object
@@ -29,9 +30,16 @@ ApiResponse = Response[str]
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
-def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> ApiResponse:
+def json_response(
+    status: int, body: Any, headers: dict[str, str] | None = None, cookies: list[Cookie] | None = None
+) -> ApiResponse:
+    """A JSON reply; `cookies` become one Set-Cookie header each (multiValueHeaders)."""
     return Response(
-        status_code=status, content_type=JSON, body=json.dumps(body), headers={**_HEADERS, **(headers or {})}
+        status_code=status,
+        content_type=JSON,
+        body=json.dumps(body),
+        headers={**_HEADERS, **(headers or {})},
+        cookies=cookies,
     )
 
 

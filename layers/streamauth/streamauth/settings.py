@@ -17,6 +17,15 @@ signing key (`cloudFront`, an RSA private key in PEM, models/cloudfront.py). The
 and refreshed by the same key ring, but parsed by their own loaders (`secret_document`) and kept
 out of the key checks, which apply to symmetric keys only.
 
+Two more documents hold the ES256 signing keys (README, "Keys: signing, publishing, rotating"):
+`signingKeys`, the private keys, read only by the functions that sign, and written by the
+rotation function; `publicSigningKeys`, their public parts and times, read by the functions that
+verify and by the public JWKS endpoint, so no verifier holds a key that signs.
+
+The subscribers secret may also hold `sealKeys` ({kid: 32 random bytes, base64}) and
+`currentSealKey` (a kid of sealKeys): the AES-GCM keys of sealed secrets (logic/sealing.py). Each
+seal key is a key like any other (32+ bytes, unlike every other); `currentSealKey` names one.
+
 The CloudFront signed-cookie settings (`get_cloudfront_settings`) are read apart from the
 others: only the function that signs cookies has them, and only it fails on a bad one.
 """
@@ -50,6 +59,8 @@ class SecretSpec:
     keys: tuple[str, ...]
     optional: tuple[str, ...] = ()
     document: bool = False
+    key_maps: tuple[str, ...] = ()  # optional {id: key} objects: each key checked as one, named "<map>.<id>"
+    pointers: tuple[str, ...] = ()  # optional names of an id in a key map: not keys, never checked as keys
 
 
 # name -> spec; the template's secrets (README, "Deploy and operate") mirror this table.
@@ -60,14 +71,24 @@ SECRETS: dict[str, SecretSpec] = {
     "viewerJwt": SecretSpec("VIEWER_JWT_SECRET_ARN", ("viewerJwtKey",)),
     "hook": SecretSpec("HOOK_SECRET_ARN", ("hookSecret",)),
     "subscribers": SecretSpec(
-        "SUBSCRIBER_SECRET_ARN", ("subscriberSecretKey",), ("publishTotpSecret", "playTotpSecret")
+        "SUBSCRIBER_SECRET_ARN",
+        ("subscriberSecretKey",),
+        ("publishTotpSecret", "playTotpSecret"),
+        key_maps=("sealKeys",),
+        pointers=("currentSealKey",),
     ),
     "push": SecretSpec("PUSH_SECRET_ARN", ("subscriberAuthKey",)),
     # the media-server registry (models/media_servers.py): {"servers": [...]}, read by the enforcer only
     "mediaServers": SecretSpec("MEDIA_SERVERS_SECRET_ARN", (), document=True),
     # the CloudFront key (models/cloudfront.py): {"privateKey": PEM, "keyPairId"}, read by the cookie signer only
     "cloudFront": SecretSpec("CLOUDFRONT_KEY_SECRET_ARN", (), document=True),
+    # ES256 signing keys (models/signing_keys.py): {"keys": [{kid, alg, privateKey, notBefore, notAfter}]}, the signers'
+    "signingKeys": SecretSpec("SIGNING_KEYS_SECRET_ARN", (), document=True),
+    # their public parts and times: {"keys": [JWK + notBefore, notAfter]}, the verifiers' and the JWKS endpoint's
+    "publicSigningKeys": SecretSpec("PUBLIC_SIGNING_KEYS_SECRET_ARN", (), document=True),
 }
+POINTERS: frozenset[str] = frozenset(p for spec in SECRETS.values() for p in spec.pointers)
+KEY_MAP_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}")  # an id in a key map (sealKeys): starts with a letter
 SECRET_OF_KEY: dict[str, str] = {key: name for name, spec in SECRETS.items() for key in (*spec.keys, *spec.optional)}
 
 
@@ -88,6 +109,13 @@ class Settings:
     playback_session_seconds: int = 300
     playback_cache_seconds: int = 10
     playback_bind_address: bool = False
+    # JWT algorithms per token kind, and the ES256 keys' timeline (README, "Keys: signing, publishing, rotating")
+    stream_jwt_algorithm: str = "HS256"
+    viewer_jwt_algorithm: str = "HS256"
+    signed_token_max_seconds: int = 86_400
+    jwks_cache_seconds: int = 3600
+    jwt_issuer: str = "streamauth"
+    mediamtx_jwt_audience: str = "mediamtx"
 
 
 def _int_env(name: str, default: int, minimum: int) -> int:
@@ -132,7 +160,24 @@ def get_settings() -> Settings:
         playback_session_seconds=_int_env("PLAYBACK_SESSION_SECONDS", 300, 30),
         playback_cache_seconds=_int_env("PLAYBACK_CACHE_SECONDS", 10, 0),
         playback_bind_address=_choice_env("PLAYBACK_BIND_ADDRESS", "false", ("true", "false")) == "true",
+        stream_jwt_algorithm=_choice_env("STREAM_JWT_ALGORITHM", "HS256", JWT_ALGORITHMS),
+        viewer_jwt_algorithm=_choice_env("VIEWER_JWT_ALGORITHM", "HS256", JWT_ALGORITHMS),
+        signed_token_max_seconds=_int_env("SIGNED_TOKEN_MAX_SECONDS", 86_400, 60),
+        jwks_cache_seconds=_int_env("JWKS_CACHE_SECONDS", 3600, 0),
+        jwt_issuer=_claim_env("JWT_ISSUER", "streamauth"),
+        mediamtx_jwt_audience=_claim_env("MEDIAMTX_JWT_AUDIENCE", "mediamtx"),
     )
+
+
+JWT_ALGORITHMS = ("HS256", "ES256")
+_CLAIM = re.compile(r"[\x21-\x7e]{1,256}")  # printable ASCII, no spaces: an iss or aud value
+
+
+def _claim_env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip() or default
+    if not _CLAIM.fullmatch(value):
+        raise ConfigurationError(f"setting {name} must be 1-256 printable ASCII characters without spaces")
+    return value
 
 
 # --- CloudFront signed cookies --------------------------------------------------------------
@@ -234,8 +279,32 @@ def keys_from_secret(name: str, secret_string: str) -> dict[str, str]:
             raise ConfigurationError(f"the {name} secret's {key} must be a non-empty string")
         if value:
             found[key] = value
-    check_keys(found)
+    for mapping in spec.key_maps:
+        entries = data.get(mapping)
+        if entries is None:
+            continue
+        if not isinstance(entries, dict):
+            raise ConfigurationError(f"the {name} secret's {mapping} must be an object of id: key")
+        for key_id, value in entries.items():
+            if not KEY_MAP_ID.fullmatch(key_id):
+                raise ConfigurationError(f"the {name} secret's {mapping} ids are 1-32 letters, digits, '_', '-'")
+            if not isinstance(value, str) or not value:
+                raise ConfigurationError(f"the {name} secret's {mapping}.{key_id} must be a non-empty string")
+            found[f"{mapping}.{key_id}"] = value
+    for pointer in spec.pointers:
+        value = data.get(pointer)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not any(f"{m}.{value}" in found for m in spec.key_maps):
+            raise ConfigurationError(f"the {name} secret's {pointer} must name an id of {', '.join(spec.key_maps)}")
+        found[pointer] = value
+    check_keys(only_keys(found))
     return found
+
+
+def only_keys(found: Mapping[str, str]) -> dict[str, str]:
+    """The keys of what a secret holds: without its pointers (ids of keys, not keys)."""
+    return {name: value for name, value in found.items() if name not in POINTERS}
 
 
 def check_all_keys(secret_strings: Mapping[str, str]) -> None:
@@ -243,7 +312,7 @@ def check_all_keys(secret_strings: Mapping[str, str]) -> None:
     keys: dict[str, str] = {}
     for name, secret_string in secret_strings.items():
         if not SECRETS[name].document:  # configuration (the media-server registry) holds no keys
-            keys.update(keys_from_secret(name, secret_string))
+            keys.update(only_keys(keys_from_secret(name, secret_string)))
     check_keys(keys)
 
 
@@ -293,21 +362,24 @@ class _KeyRing:
                 return cached[1]
             keys = keys_from_secret(name, self._secret_string(name))
             others = {k: v for other, (_, held) in self._loaded.items() if other != name for k, v in held.items()}
-            check_keys({**others, **keys})
+            check_keys(only_keys({**others, **keys}))
             self._loaded[name] = (time.monotonic(), keys)
             return keys
 
     def key(self, key: str) -> str | None:
         return self.secret(SECRET_OF_KEY[key]).get(key)
 
-    def document(self, name: str, parse: Callable[[str], Parsed]) -> Parsed:
+    def document(self, name: str, parse: Callable[[str], Parsed], max_age: float | None = None) -> Parsed:
         """A configuration secret, parsed by `parse` (which raises ConfigurationError when it is
-        malformed), fetched and refreshed like the keys."""
+        malformed), fetched and refreshed like the keys; with `max_age`, a copy older than that
+        is fetched again (a key set that lacks the key a token names: at most that often)."""
         if not SECRETS[name].document:
             raise ConfigurationError(f"the {name} secret holds keys, not configuration")
         with self._lock:
             cached = self._documents.get(name)
-            if cached is not None and time.monotonic() - cached[0] < get_settings().secret_cache_seconds:
+            limit = get_settings().secret_cache_seconds
+            limit = limit if max_age is None else min(limit, max_age)
+            if cached is not None and time.monotonic() - cached[0] < limit:
                 return cached[1]  # type: ignore[return-value]  # stored by this method with the same parser
             parsed = parse(self._secret_string(name))
             self._documents[name] = (time.monotonic(), parsed)
@@ -369,6 +441,14 @@ class Keys:
     def play_totp_secret(self) -> str | None:
         return _ring.key("playTotpSecret")
 
+    def seal_keys(self) -> tuple[dict[str, str], str | None]:
+        """The sealed secrets' AES-GCM keys by id (base64, as the secret holds them: `sealKeys`)
+        and the id `currentSealKey` names (None: the key derived from subscriberSecretKey)."""
+        held = _ring.secret("subscribers")
+        prefix = "sealKeys."
+        keys = {name.removeprefix(prefix): value for name, value in held.items() if name.startswith(prefix)}
+        return keys, held.get("currentSealKey")
+
     def __repr__(self) -> str:  # keep keys out of tracebacks and logs
         return "Keys(<redacted>)"
 
@@ -381,10 +461,11 @@ def get_keys() -> Keys:
     return _keys
 
 
-def secret_document(name: str, parse: Callable[[str], Parsed]) -> Parsed:
+def secret_document(name: str, parse: Callable[[str], Parsed], max_age: float | None = None) -> Parsed:
     """A configuration secret (a `document` in SECRETS, e.g. the media-server registry), parsed
-    on first use and refreshed every `secret_cache_seconds` like the keys. Never log it."""
-    return _ring.document(name, parse)
+    on first use and refreshed every `secret_cache_seconds` (or `max_age`, when shorter) like the
+    keys. Never log it."""
+    return _ring.document(name, parse, max_age)
 
 
 def reset_caches() -> None:

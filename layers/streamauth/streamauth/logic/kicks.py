@@ -157,3 +157,10 @@ def verdict(kind: str, status: int, body: bytes) -> Verdict:
     if isinstance(success, bool):
         return Verdict(KICKED if success else GONE)
     return Verdict(f"{FAILED}bad-reply")
+
+
+def jwks_refresh(server: MediaServer) -> KickRequest:
+    """After a key rotation, a MediaMTX in JWT mode is told to pull the JWKS again (bluenviron/
+    mediamtx api/openapi.yaml `POST /v3/auth/jwks/refresh`, 200 `{"status":"ok"}`; internal/auth/
+    manager.go RefreshJWTJWKS: the next authentication fetches it, instead of within the hour)."""
+    return KickRequest("POST", f"{server.api_url}/v3/auth/jwks/refresh", _headers(server))

@@ -1,4 +1,6 @@
-"""HS256 JWTs with the algorithm pinned and time checked against the caller's clock.
+"""JWTs with the algorithm pinned and time checked against the caller's clock: HS256 with a
+kind's shared key, and ES256 with a published key (service/jwt_codecs.py picks the key by the
+token's `alg` and `kid`; this module checks whatever key it is given, with one algorithm).
 
 PyJWT's own exp/nbf/iat checks read the wall clock, so they are turned off and done here
 with the `now` the caller passes (tests control time; nothing sleeps). The rules (contract
@@ -10,9 +12,10 @@ streamauth makes carry integers.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 ALGORITHM = "HS256"
+ES256 = "ES256"
 LEEWAY = 30  # seconds of clock skew tolerated on exp and nbf
 MAX_IAT_SKEW = 60  # seconds an iat may lie ahead of our clock
 
@@ -21,10 +24,46 @@ class InvalidJwt(Exception):
     """The token is malformed, signed with another key or algorithm, expired or not yet valid."""
 
 
-def encode(claims: dict[str, Any], key: str) -> str:
+def encode(claims: dict[str, Any], key: Any, algorithm: str = ALGORITHM, kid: str | None = None) -> str:
+    """A JWT of `claims`: HS256 with a shared key, or ES256 with a private key object and its
+    `kid` (no `typ` header: every byte counts where a token rides in a stream name)."""
     import jwt
 
-    return jwt.encode(claims, key, algorithm=ALGORITHM)
+    if algorithm == ALGORITHM:
+        return jwt.encode(claims, key, algorithm=ALGORITHM)
+    return jwt.encode(claims, key, algorithm=algorithm, headers={"kid": kid, "typ": None})
+
+
+def header(token: str) -> dict[str, Any]:
+    """The token's unverified header, or InvalidJwt when it is not a JWS."""
+    import jwt
+
+    try:
+        found = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise InvalidJwt(type(exc).__name__) from exc
+    except (ValueError, TypeError) as exc:
+        raise InvalidJwt("malformed") from exc
+    if not isinstance(found, dict):
+        raise InvalidJwt("malformed")
+    return found
+
+
+class Decoder(Protocol):
+    """A token kind's verifier: picks the key by the token's header (service/jwt_codecs.py)."""
+
+    def decode(
+        self, token: str, now: float, *, require: tuple[str, ...] = (), audience: str | None = None
+    ) -> dict[str, Any]: ...
+
+
+def decode_with(
+    key: str | Decoder, token: str, now: float, *, require: tuple[str, ...] = (), audience: str | None = None
+) -> dict[str, Any]:
+    """`decode` with an HS256 key, or through a kind's Decoder."""
+    if isinstance(key, str):
+        return decode(token, key, now, require=require, audience=audience)
+    return key.decode(token, now, require=require, audience=audience)
 
 
 def looks_like_jwt(token: str) -> bool:
@@ -32,19 +71,26 @@ def looks_like_jwt(token: str) -> bool:
 
 
 def decode(
-    token: str, key: str, now: float, *, require: tuple[str, ...] = (), audience: str | None = None
+    token: str,
+    key: Any,
+    now: float,
+    *,
+    require: tuple[str, ...] = (),
+    audience: str | None = None,
+    algorithm: str = ALGORITHM,
 ) -> dict[str, Any]:
-    """Verified claims, or InvalidJwt. `exp`, `nbf` and `iat` are checked when present."""
+    """Verified claims, or InvalidJwt. `exp`, `nbf` and `iat` are checked when present. `key` is
+    the HS256 key, or (algorithm ES256) a public key object."""
     import jwt
 
     try:
-        header = jwt.get_unverified_header(token)
-        if header.get("alg") != ALGORITHM:
+        found = jwt.get_unverified_header(token)
+        if found.get("alg") != algorithm:
             raise InvalidJwt("unexpected algorithm")
         claims: dict[str, Any] = jwt.decode(
             token,
             key,
-            algorithms=[ALGORITHM],
+            algorithms=[algorithm],
             audience=audience,
             options={
                 "verify_exp": False,

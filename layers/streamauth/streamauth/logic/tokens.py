@@ -39,14 +39,32 @@ def stream_jwt_claims(request: TokenRequest, now: float) -> dict[str, Any]:
     return claims
 
 
-def check_stream_jwt(token: str, key: str, stream_id: str, action: Action, now: float) -> dict[str, Any]:
-    """Claims of a JWT stream token valid for this stream and action, else InvalidJwt."""
-    claims = signing.decode(token, key, now, require=("exp",))
+def check_stream_jwt(
+    token: str, key: str | signing.Decoder, stream_id: str, action: Action, now: float
+) -> dict[str, Any]:
+    """Claims of a JWT stream token valid for this stream and action, else InvalidJwt. `key`: the
+    HS256 key, or the kind's decoder (HS256 or ES256 by the token's header)."""
+    claims = signing.decode_with(key, token, now, require=("exp",))
     if claims.get("streamId") != stream_id:
         raise signing.InvalidJwt("another stream")
     if claims.get("type") != action:
         raise signing.InvalidJwt("another type")
     return claims
+
+
+def mediamtx_claims(
+    stream_id: str, action: str, expire_date: int, now: float, issuer: str, audience: str
+) -> dict[str, Any]:
+    """A MediaMTX JWT-mode token's claims (bluenviron/mediamtx internal/auth: the permissions
+    claim, checked against the request's action and path; `iss` and `aud` when authJWTIssuer and
+    authJWTAudience are set): one action on one path, the stream."""
+    return {
+        "mediamtx_permissions": [{"action": action, "path": stream_id}],
+        "iss": issuer,
+        "aud": audience,
+        "iat": int(now),
+        "exp": expire_date,
+    }
 
 
 def jwt_issued_at_ms(claims: dict[str, Any]) -> int | None:

@@ -77,11 +77,11 @@ def lockout_ends_ms(failures: int, lockouts: int, attempt_at_ms: int) -> int | N
     return attempt_at_ms + lockout_seconds(lockouts + 1) * 1000
 
 
-# --- secrets at rest -------------------------------------------------------------------
-# The layer ships without `cryptography`, so secrets are sealed with HMAC-SHA256 only:
-# a keystream HMAC(enc_key, nonce || counter) XORed with the secret (a PRF in counter mode),
-# then a tag HMAC(mac_key, nonce || ciphertext) (encrypt-then-MAC). Keys derive from the
-# deployment's `subscriberSecretKey`. DynamoDB also encrypts the table at rest.
+# --- secrets at rest: the v1 seal (read only) ----------------------------------------------
+# Sealed by earlier versions with HMAC-SHA256 only: a keystream HMAC(enc_key, nonce || counter)
+# XORed with the secret (a PRF in counter mode), then a tag HMAC(mac_key, nonce || ciphertext)
+# (encrypt-then-MAC), keys derived from `subscriberSecretKey`. New secrets are sealed with v2,
+# AES-256-GCM (logic/sealing.py), which reads v1 blobs here and re-seals them on the next write.
 _SEAL_VERSION = "v1"
 
 

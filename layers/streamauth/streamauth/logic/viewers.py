@@ -22,9 +22,9 @@ def viewer_claims(request: ViewerTokenRequest, now: float, lifetime: int) -> dic
     }
 
 
-def check_viewer_jwt(token: str, key: str, now: float) -> dict[str, Any]:
-    """Verified viewer claims, or signing.InvalidJwt."""
-    claims = signing.decode(token, key, now, require=("exp", "iat", "sub", "stream_id"), audience=AUDIENCE)
+def check_viewer_jwt(token: str, key: str | signing.Decoder, now: float) -> dict[str, Any]:
+    """Verified viewer claims, or signing.InvalidJwt. `key`: the HS256 key, or the kind's decoder."""
+    claims = signing.decode_with(key, token, now, require=("exp", "iat", "sub", "stream_id"), audience=AUDIENCE)
     if not isinstance(claims.get("stream_id"), str) or not isinstance(claims.get("sub"), str):
         raise signing.InvalidJwt("malformed claims")
     return claims

@@ -78,3 +78,32 @@ class ValidateRequest:
             type=parse_action(body.get("type")),
             room_id=parse_text(body.get("roomId"), "roomId"),
         )
+
+
+MEDIAMTX_ACTIONS = ("publish", "read", "playback")  # MediaMTX's path-scoped actions (internal/conf/auth_action.go)
+MEDIAMTX_DEFAULT_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class MediaMtxTokenRequest:
+    """GET /v2/broadcasts/{id}/mediamtx-token?action=publish|read|playback[&expireDate=unix s]."""
+
+    stream_id: str
+    action: str
+    expire_date: int
+
+    @classmethod
+    def parse(cls, stream_id: object, query: dict[str, str], now: float) -> MediaMtxTokenRequest:
+        action = query.get("action")
+        if action is None or action == "":
+            raise BadRequest("action", "is required")
+        if action not in MEDIAMTX_ACTIONS:
+            raise BadRequest("action", "must be 'publish', 'read' or 'playback'")
+        raw = query.get("expireDate")
+        if raw is None or raw == "":
+            expire_date = int(now) + MEDIAMTX_DEFAULT_SECONDS
+        else:
+            expire_date = parse_int(raw, "expireDate", maximum=MAX_UNIX_SECONDS)
+            if expire_date <= now:
+                raise BadRequest("expireDate", "must be in the future (unix seconds)")
+        return cls(parse_stream_id(stream_id), action, expire_date)

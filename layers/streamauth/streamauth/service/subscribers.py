@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from streamauth.errors import BadRequest, ConfigurationError, StoreUnavailable
-from streamauth.logic import signing, totp
+from streamauth.logic import sealing, signing, totp
 from streamauth.models.common import Action
 from streamauth.models.subscribers import BlockRequest, CreateSubscriberRequest, Subscriber
 from streamauth.settings import Keys, get_keys, get_settings
@@ -70,6 +70,7 @@ class Pending:
     reserved: Reserved
     step: int
     attempt_id: str
+    reseal: tuple[str, str] | None = None  # (stored blob, the same secret sealed anew): written with the acceptance
 
 
 class SubscriberService:
@@ -84,8 +85,28 @@ class SubscriberService:
         """Store the subscriber; returns the secret when streamauth generated it (shown once)."""
         generated = None if request.b32_secret else totp.new_b32_secret()
         secret = request.b32_secret or generated or ""
-        self._store.put(request.subscriber, totp.seal(secret, self._keys.subscriber_secret_key), int(now * 1000))
+        subscriber = request.subscriber
+        sealed = sealing.seal(secret, self._seal_keys(), subscriber.stream_id, subscriber.subscriber_id)
+        self._store.put(subscriber, sealed, int(now * 1000))
         return generated
+
+    def _seal_keys(self) -> sealing.SealKeys:
+        encoded, current = self._keys.seal_keys()
+        return sealing.SealKeys.of(encoded, current, self._keys.subscriber_secret_key)
+
+    def _unseal(self, sealed: str, stream_id: str, subscriber_id: str) -> str:
+        try:
+            return sealing.unseal(sealed, self._seal_keys(), stream_id, subscriber_id)
+        except totp.SealError as exc:  # e.g. its seal key was taken out of the secret
+            raise ConfigurationError("this subscriber's secret cannot be read with the current key") from exc
+
+    def _resealed(self, stream_id: str, subscriber_id: str, sealed: str) -> tuple[str, str] | None:
+        """A blob not sealed with the current key (v1, or an older kid), with the same secret sealed
+        with it: written with the subscriber's next accepted code."""
+        keys = self._seal_keys()
+        if not sealing.needs_reseal(sealed, keys):
+            return None
+        return sealed, sealing.seal(self._unseal(sealed, stream_id, subscriber_id), keys, stream_id, subscriber_id)
 
     def _connections(self, subscriber: Subscriber, now: float) -> Subscriber:
         sessions = self._sessions.of_subscriber(subscriber.stream_id, subscriber.subscriber_id)
@@ -118,10 +139,7 @@ class SubscriberService:
     ) -> tuple[bytes, int] | None:
         if found is not None:
             subscriber, sealed = found
-            try:
-                secret = totp.unseal(sealed, self._keys.subscriber_secret_key)
-            except totp.SealError as exc:  # e.g. the subscriberSecretKey was changed
-                raise ConfigurationError("this subscriber's secret cannot be read with the current key") from exc
+            secret = self._unseal(sealed, stream_id, subscriber_id)
             return totp.b32_key(secret), subscriber.totp_expiry_period_seconds or self._period
         if action is None:
             raise BadRequest("type", "is required for a subscriber that is not registered")
@@ -176,6 +194,7 @@ class SubscriberService:
         found = (subscriber, reserved.sealed_secret or "") if subscriber is not None else None
         try:
             keyed = self._key_and_period(stream_id, subscriber_id, action, found)
+            reseal = self._resealed(stream_id, subscriber_id, found[1]) if found is not None else None
         except Exception:
             self._store.release_guess(reserved, attempt_id)
             raise
@@ -189,7 +208,7 @@ class SubscriberService:
         if subscriber is not None and step <= reserved.counter.last_step:
             self._store.release_guess(reserved, attempt_id)
             return CodeResult(False, REPLAYED)
-        return Pending(stream_id, subscriber_id, action, subscriber, reserved, step, attempt_id)
+        return Pending(stream_id, subscriber_id, action, subscriber, reserved, step, attempt_id, reseal)
 
     def accept(self, pending: Pending, now: float, also: list[dict[str, Any]] | None = None) -> tuple[CodeResult, bool]:
         """Accept a pending code with `also` in ONE transaction. Returns (result, also_failed):
@@ -204,6 +223,7 @@ class SubscriberService:
             now,
             action=pending.action if pending.subscriber is not None else None,
             expires=int(now) + STATE_TTL,
+            reseal=pending.reseal,
         )
         refused = self._store.accept(items, list(also or []))
         if refused is None:

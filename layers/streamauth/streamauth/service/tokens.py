@@ -10,23 +10,25 @@ from streamauth.logic.sessions import credential_ref
 from streamauth.logic.tokens import (
     check_stream_jwt,
     jwt_issued_at_ms,
+    mediamtx_claims,
     new_token_id,
     stream_jwt_claims,
     token_created_at_ms,
 )
 from streamauth.models.common import Action
 from streamauth.models.sessions import CredentialRef
-from streamauth.models.tokens import Token, TokenRequest, ValidateRequest
+from streamauth.models.tokens import MediaMtxTokenRequest, Token, TokenRequest, ValidateRequest
+from streamauth.service.jwt_codecs import JwtCodec, mediamtx_codec, stream_codec
 from streamauth.service.streams import StreamService, stream_service
-from streamauth.settings import Keys, get_keys
+from streamauth.settings import get_settings
 from streamauth.store import TokenStore, token_store
 
 
 class TokenService:
-    def __init__(self, store: TokenStore, streams: StreamService, keys: Keys) -> None:
+    def __init__(self, store: TokenStore, streams: StreamService, codec: JwtCodec) -> None:
         self._store = store
         self._streams = streams
-        self._keys = keys  # read on use: a function holds only the keys it needs
+        self._codec = codec  # keys read on use: a function holds only the keys it needs
 
     def issue_one_time(self, request: TokenRequest, now: float) -> Token:
         created_at_ms = int(now * 1000)
@@ -37,7 +39,7 @@ class TokenService:
         return token
 
     def issue_jwt(self, request: TokenRequest, now: float) -> Token:
-        jwt = signing.encode(stream_jwt_claims(request, now), self._keys.jwt_stream_key)
+        jwt = self._codec.sign(stream_jwt_claims(request, now), now)
         return Token(jwt, request.stream_id, request.expire_date, request.type, request.room_id)
 
     def validate(self, request: ValidateRequest, now: float) -> bool:
@@ -91,7 +93,7 @@ class TokenService:
     def stream_jwt(self, token: str, stream_id: str, action: Action, now: float) -> CredentialRef | None:
         """A JWT stream token valid for this stream and action and not revoked, as a reference."""
         try:
-            claims = check_stream_jwt(token, self._keys.jwt_stream_key, stream_id, action, now)
+            claims = check_stream_jwt(token, self._codec, stream_id, action, now)
         except signing.InvalidJwt:
             return None
         issued_at_ms = jwt_issued_at_ms(claims)
@@ -111,4 +113,19 @@ class TokenService:
 
 def token_service() -> TokenService:
     """Built on first use, from cached settings, keys (rotation-aware) and client."""
-    return TokenService(token_store(), stream_service(), get_keys())
+    return TokenService(token_store(), stream_service(), stream_codec())
+
+
+def issue_mediamtx_token(request: MediaMtxTokenRequest, now: float) -> str:
+    """A MediaMTX JWT-mode token (ES256, verified by MediaMTX against the JWKS) for one action
+    on one stream."""
+    settings = get_settings()
+    claims = mediamtx_claims(
+        request.stream_id,
+        request.action,
+        request.expire_date,
+        now,
+        settings.jwt_issuer,
+        settings.mediamtx_jwt_audience,
+    )
+    return mediamtx_codec().sign(claims, now)

@@ -20,16 +20,17 @@ from streamauth.models.principals import VIEWER, Principal
 from streamauth.models.sessions import CredentialRef
 from streamauth.models.streams import StreamState, Viewers
 from streamauth.models.viewers import ViewerTokenRequest
+from streamauth.service.jwt_codecs import JwtCodec, viewer_codec
 from streamauth.service.streams import StreamService, stream_service
-from streamauth.settings import Keys, get_keys, get_settings
+from streamauth.settings import get_settings
 
 
 class ViewerService:
     def __init__(
-        self, streams: StreamService, keys: Keys, lifetime: int, default: Viewers, grace_seconds: float
+        self, streams: StreamService, codec: JwtCodec, lifetime: int, default: Viewers, grace_seconds: float
     ) -> None:
         self._streams = streams
-        self._keys = keys
+        self._codec = codec
         self._lifetime = lifetime
         self._default = default
         self._grace_ms = int(grace_seconds * 1000)
@@ -37,7 +38,7 @@ class ViewerService:
     def mint(self, request: ViewerTokenRequest, now: float) -> str:
         if not self._streams.state(request.stream_id, now).open_to_viewers(self._default):
             raise Forbidden(f"stream {request.stream_id} is not open to public viewers")
-        return signing.encode(viewer_claims(request, now, self._lifetime), self._keys.viewer_jwt_key)
+        return self._codec.sign(viewer_claims(request, now, self._lifetime), now)
 
     def set_public(self, stream_id: str, enabled: bool, now: float) -> bool:
         return self._streams.set_viewers(stream_id, enabled, int(now * 1000))
@@ -55,7 +56,7 @@ class ViewerService:
     def check(self, token: str, stream_id: str, now: float) -> CredentialRef | None:
         """A viewer JWT valid for playing `stream_id`, as a reference; None otherwise."""
         try:
-            claims = check_viewer_jwt(token, self._keys.viewer_jwt_key, now)
+            claims = check_viewer_jwt(token, self._codec, now)
         except signing.InvalidJwt:
             return None
         issued_at_ms = jwt_issued_at_ms(claims)
@@ -76,7 +77,7 @@ def viewer_service() -> ViewerService:
     settings = get_settings()
     return ViewerService(
         stream_service(),
-        get_keys(),
+        viewer_codec(),
         settings.viewer_token_ttl,
         settings.public_viewers_default,
         settings.revocation_cache_seconds,

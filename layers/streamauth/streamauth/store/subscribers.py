@@ -356,10 +356,13 @@ class SubscriberStore(TableStore):
         *,
         action: Action | None,
         expires: int,
+        reseal: tuple[str, str] | None = None,
     ) -> list[dict[str, Any]]:
         """The transaction items that accept a code for `step`: its step is newer than the last
         accepted (else it is a replay; our own retried write counts as done), the subscriber is
-        still not blocked, and the guess counter starts afresh. Item 0 fails on a replay."""
+        still not blocked, and the guess counter starts afresh. Item 0 fails on a replay. With
+        `reseal` (old, new): the sealed secret becomes `new`, only if it is still `old` (the code
+        was checked against it; a subscriber replaced meanwhile refuses the code)."""
         accept_values: dict[str, Any] = {":step": n(step), ":aid": s(attempt_id)}
         replay_free = "(attribute_not_exists(lastStep) OR lastStep < :step OR acceptedBy = :aid)"
         reset: dict[str, Any] = {
@@ -368,19 +371,26 @@ class SubscriberStore(TableStore):
         }
         if action is not None:  # a stored subscriber: step, counter and block on its profile
             blocked, blocked_values = _not_blocked(action)
+            sealed_set, sealed_condition, sealed_values = "", "", {}
+            if reseal is not None:
+                sealed_set, sealed_condition = ", secret = :sealed", " AND secret = :wassealed"
+                sealed_values = {":sealed": s(reseal[1]), ":wassealed": s(reseal[0])}
             return [
                 {
                     "Update": {
                         "TableName": self._table,
                         "Key": reserved.key,
                         "UpdateExpression": (
-                            "SET lastStep = :step, acceptedBy = :aid, failures = :zero, lockouts = :zero"
+                            f"SET lastStep = :step, acceptedBy = :aid, failures = :zero, lockouts = :zero{sealed_set}"
                             " ADD series :one"
                         ),
-                        "ConditionExpression": f"attribute_exists(pk) AND {replay_free} AND {blocked}",
+                        "ConditionExpression": (
+                            f"attribute_exists(pk) AND {replay_free} AND {blocked}{sealed_condition}"
+                        ),
                         "ExpressionAttributeValues": {
                             **accept_values,
                             **blocked_values,
+                            **sealed_values,
                             ":zero": n(0),
                             ":one": n(1),
                             ":nowms": n(int(now * 1000)),

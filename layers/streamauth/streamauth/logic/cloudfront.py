@@ -1,0 +1,113 @@
+"""CloudFront signed cookies with a custom policy. Pure: keys, times and addresses come in.
+
+The format is CloudFront's, as its Developer Guide gives it (docs.aws.amazon.com/AmazonCloudFront/
+latest/DeveloperGuide/: "Set signed cookies using a custom policy",
+private-content-setting-signed-cookie-custom-policy.html; "Using Linux commands and OpenSSL for
+base64 encoding and encryption", private-content-linux-openssl.html):
+
+- the policy is ONE statement, `{"Statement":[{"Resource":…,"Condition":{"DateLessThan":
+  {"AWS:EpochTime":<unix s, unquoted>},"IpAddress":{"AWS:SourceIp":"<IPv4>/32"}}}]}`, UTF-8,
+  every whitespace removed; `IpAddress` is optional and takes IPv4 CIDR only ("IP addresses in
+  IPv6 format … are not supported"); the `*` in Resource matches any characters;
+- `CloudFront-Policy` is that JSON base64-encoded, then `+` → `-`, `=` → `_`, `/` → `~`
+  (`tr -- '+=/' '-_~'`);
+- `CloudFront-Signature` is an RSA signature (PKCS #1 v1.5) of the same JSON bytes with SHA-1
+  (`openssl sha1 -sign private_key.pem`), encoded the same way; SHA-256 when a fourth cookie,
+  `CloudFront-Hash-Algorithm=SHA256`, says so;
+- `CloudFront-Key-Pair-Id` is the ID of the CloudFront public key whose private key signed (a
+  key of a trusted key group of the cache behaviour).
+
+`cryptography` is imported inside `sign` (and the key is parsed in models/cloudfront.py): it is
+the signing function's own dependency (functions/cloudfront_playback/requirements.txt), not the
+layer's, and no other function pays its import.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import json
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+POLICY = "CloudFront-Policy"
+SIGNATURE = "CloudFront-Signature"
+KEY_PAIR_ID = "CloudFront-Key-Pair-Id"
+HASH_ALGORITHM = "CloudFront-Hash-Algorithm"
+_URL_SAFE = str.maketrans("+=/", "-_~")
+
+
+def encode(data: bytes) -> str:
+    """CloudFront's base64: standard base64 on one line, `+=/` replaced by `-_~`."""
+    return base64.b64encode(data).decode("ascii").translate(_URL_SAFE)
+
+
+def resource_prefix(domain: str, path_prefix: str, stream_id: str) -> str:
+    """The URL every file of the stream starts with: https://<domain>/<prefix>/<stream>/."""
+    path = f"{path_prefix}/{stream_id}" if path_prefix else stream_id
+    return f"https://{domain}/{path}/"
+
+
+def source_ip_cidr(address: str | None) -> str | None:
+    """The policy's `AWS:SourceIp` for one client address (`a.b.c.d/32`), or None when it has none
+    CloudFront can match: no address, or an IPv6 one (IPv4-mapped IPv6 is its IPv4 address)."""
+    if not address:
+        return None
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is None:
+            return None
+        parsed = parsed.ipv4_mapped
+    return f"{parsed}/32"
+
+
+def policy(resource: str, expires: int, source_ip: str | None) -> bytes:
+    """The custom policy's JSON, whitespace-free, as it is both encoded and signed."""
+    condition: dict[str, Any] = {"DateLessThan": {"AWS:EpochTime": int(expires)}}
+    if source_ip is not None:
+        condition["IpAddress"] = {"AWS:SourceIp": source_ip}
+    statement = {"Statement": [{"Resource": resource, "Condition": condition}]}
+    return json.dumps(statement, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def sign(key: RSAPrivateKey, message: bytes, hash_algorithm: str) -> bytes:
+    """RSASSA-PKCS1-v1_5 over `message` with SHA-1 (CloudFront's default) or SHA-256."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    digest = hashes.SHA256() if hash_algorithm == "SHA256" else hashes.SHA1()  # noqa: S303 - CloudFront's format
+    return key.sign(message, padding.PKCS1v15(), digest)
+
+
+def signed_cookies(
+    key: RSAPrivateKey, key_pair_id: str, resource: str, expires: int, source_ip: str | None, hash_algorithm: str
+) -> list[tuple[str, str]]:
+    """The cookies' names and values, in the order CloudFront's guide lists them."""
+    document = policy(resource, expires, source_ip)
+    cookies = [(POLICY, encode(document)), (SIGNATURE, encode(sign(key, document, hash_algorithm)))]
+    cookies.append((KEY_PAIR_ID, key_pair_id))
+    if hash_algorithm != "SHA1":
+        cookies.append((HASH_ALGORITHM, hash_algorithm))
+    return cookies
+
+
+def jwt_expiry(token: str) -> int | None:
+    """A JWT's `exp`, read WITHOUT checking its signature: only to bound a lifetime after the
+    access decision has checked the token. None when it has no numeric exp."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    exp = payload.get("exp") if isinstance(payload, dict) else None
+    if isinstance(exp, bool) or not isinstance(exp, int | float):
+        return None
+    return int(exp)

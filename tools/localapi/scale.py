@@ -1,0 +1,337 @@
+"""`make bench-scale`: a flash crowd through the real service code. Prints; asserts nothing.
+
+100,000 admissions to ONE stream within 60 s of simulated time (the clock is a parameter: it
+advances 0.6 ms per admission), a realistic mix of kinds, against moto's DynamoDB with every
+request counted per partition key and simulated second. Printed side by side with the naive
+design (one counter write per viewer, as streamauth did before): peak requests/s per key
+(reads, writes), DynamoDB requests and Lambda GB-s per admission, and the cost per million
+admissions from AWS's published prices.
+
+One process plays every Lambda environment, so the 5 s stream-state cache is shared: in AWS
+each warm environment reads the stream's state once per 5 s, i.e. (environments / 5) reads/s
+on that key (printed with 200 environments).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import statistics
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from localapi import template as tpl
+
+ADMISSIONS = 100_000
+SECONDS = 60
+STREAM = "finale"
+# The mix: most viewers get a public viewer JWT and play it; some players hold a JWT stream
+# token, a few a one-time token; a few are subscribers with their TOTP code.
+MIX = (("viewer", 0.80), ("jwt", 0.10), ("one-time", 0.05), ("subscriber", 0.05))
+ENVIRONMENTS = 200  # warm Lambda environments during the crowd (for the shared-cache correction)
+
+# AWS's published prices, us-east-1 (checked 2026-12): API Gateway REST $3.50 and HTTP API
+# $1.00 per million requests (first tiers); Lambda arm64 $0.0000133334 per GB-s and $0.20 per
+# million requests; DynamoDB on-demand $0.625 per million write request units and $0.125 per
+# million read request units (since the November 2024 price cut). A transactional write or read
+# costs two units per item; a strongly consistent read of an item under 4 KB is one unit.
+PRICE = {
+    "rest": 3.50,
+    "http": 1.00,
+    "lambda_gbs": 0.0000133334,
+    "lambda_request": 0.20,
+    "wru": 0.625,
+    "rru": 0.125,
+}
+MEMORY_GB = 0.125  # 128 MB functions
+DYNAMODB_LATENCY_S = 0.006  # a round trip inside one region, for the GB-s estimate
+
+WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+
+
+@dataclass
+class Meter:
+    """Every DynamoDB request, by partition key and simulated second, and by kind of admission."""
+
+    now: Callable[[], float]
+    kind: str = ""
+    per_key: dict[tuple[str, str], Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
+    # transactions per item and second: two transactions on one item at once conflict
+    per_item_tx: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
+    requests: Counter[str] = field(default_factory=Counter)
+    units: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    kind_keys: dict[str, Counter[tuple[str, str]]] = field(default_factory=lambda: defaultdict(Counter))
+
+    def record(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        self.requests[self.kind] += 1
+        second = int(self.now())
+        for rw, pk, sk, units in _touched(model.name, params):
+            self.per_key[(rw, pk)][second] += 1
+            self.units[self.kind][rw] += units
+            self.kind_keys[self.kind][(rw, pk)] += 1
+            if model.name == "TransactWriteItems":
+                self.per_item_tx[f"{pk} / {sk}"][second] += 1
+
+    def peaks(self) -> dict[str, tuple[str, int]]:
+        best: dict[str, tuple[str, int]] = {"read": ("", 0), "write": ("", 0)}
+        for (rw, pk), seconds in self.per_key.items():
+            peak = max(seconds.values())
+            if peak > best[rw][1]:
+                best[rw] = (pk, peak)
+        tx = max(
+            ((item, max(seconds.values())) for item, seconds in self.per_item_tx.items()),
+            key=lambda x: x[1],
+            default=("", 0),
+        )
+        best["transactions on one item"] = tx
+        return best
+
+
+def _touched(operation: str, params: dict[str, Any]) -> list[tuple[str, str, str, int]]:
+    """(read|write, pk, sk, request units) for each item a request touches (items under 1 KB)."""
+    if operation == "TransactWriteItems":
+        found = []
+        for entry in params.get("TransactItems", []):
+            ((_, spec),) = entry.items()
+            key = spec.get("Item") or spec.get("Key")
+            found.append(("write", key["pk"]["S"], key["sk"]["S"], 2))  # ConditionCheck included
+        return found
+    if operation == "BatchGetItem":
+        return [
+            ("read", key["pk"]["S"], key["sk"]["S"], 1)
+            for table in params["RequestItems"].values()
+            for key in table["Keys"]
+        ]
+    if operation == "Query":
+        return [("read", params["ExpressionAttributeValues"][":pk"]["S"], "*", 1)]
+    key = params.get("Item") or params.get("Key")
+    if key is None:
+        return []
+    rw = "write" if operation in WRITES else "read"
+    return [(rw, key["pk"]["S"], key["sk"]["S"], 1)]
+
+
+def _admissions(count: int) -> list[str]:
+    kinds: list[str] = []
+    for kind, share in MIX:
+        kinds += [kind] * round(count * share)
+    # interleave the kinds over the minute, as a crowd arrives (7919 is prime: a permutation)
+    return [kinds[(i * 7919) % len(kinds)] for i in range(len(kinds))]
+
+
+def run(naive: bool, admissions: int = ADMISSIONS) -> dict[str, Any]:
+    """The crowd, against a fresh moto; `naive` adds the old design's counter write per viewer."""
+    os.environ.update(
+        {
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "x",
+            "AWS_SECRET_ACCESS_KEY": "x",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+        }
+    )
+    from moto import mock_aws
+
+    from localapi import atomic, keys
+
+    atomic.install()
+    with mock_aws():
+        import boto3
+
+        from streamauth import aws, clock, settings
+        from streamauth.service import streams
+
+        table = next(iter(tpl.tables().values()))
+        boto3.client("dynamodb").create_table(TableName="scale", **table["spec"])
+        refs = dict(tpl.parameter_defaults())
+        refs.update(keys.create(boto3.client("secretsmanager"), f"scale-{naive}", keys.test_secret_strings()))
+        refs.update({"StreamAuthTable": "scale"})
+        resolvable = {k: refs.get(k, k) for k in [*refs, *tpl.load()["Resources"]]}
+        for name, value in tpl.functions()["NginxHookFunction"].environment.items():
+            os.environ[name] = tpl.resolve(value, resolvable)
+        settings.reset_caches()
+        aws.reset_clients()
+        streams.states.forget()
+        start = 1_800_000_000.0
+        simulated = [start - 120]
+        with clock.use_clock(lambda: simulated[0]):
+            kinds = _admissions(admissions)
+            credentials = _prepare(simulated[0], Counter(kinds))
+            meter = Meter(lambda: (simulated[0] - start) * ADMISSIONS / admissions)
+            aws.dynamodb_client().meta.events.register("provide-client-params.dynamodb.*", meter.record)
+            timings = _crowd(kinds, credentials, simulated, start, naive, meter)
+    return _summary(meter, timings, Counter(kinds), admissions)
+
+
+def _summary(meter: Meter, timings: dict[str, list[float]], kinds: Counter[str], admissions: int) -> dict[str, Any]:
+    rate = ADMISSIONS / SECONDS  # admissions per second during the crowd
+
+    def costs(requests: int, units: Counter[str], seconds: list[float], count: int) -> dict[str, float]:
+        per_admission = requests / count
+        gbs = (statistics.median(seconds) + per_admission * DYNAMODB_LATENCY_S) * MEMORY_GB
+        dynamo = (units["write"] * PRICE["wru"] + units["read"] * PRICE["rru"]) / count
+        lambda_cost = gbs * PRICE["lambda_gbs"] * 1e6 + PRICE["lambda_request"]
+        return {
+            "requests_per_admission": per_admission,
+            "decision_ms_median": statistics.median(seconds) * 1000,
+            "gbs_per_admission": gbs,
+            "dynamo_per_million": dynamo,
+            "cost_rest": PRICE["rest"] + lambda_cost + dynamo,
+            "cost_http": PRICE["http"] + lambda_cost + dynamo,
+        }
+
+    everything = [t for kind in timings.values() for t in kind]
+    total_units: Counter[str] = sum(meter.units.values(), Counter())
+    by_kind: dict[str, Any] = {}
+    result = {
+        "admissions": admissions,
+        "peaks": meter.peaks(),
+        **costs(sum(meter.requests.values()), total_units, everything, admissions),
+        "kinds": by_kind,
+    }
+    for kind, count in kinds.items():
+        hottest = max(
+            ((pk, n) for (rw, pk), n in meter.kind_keys[kind].items() if rw == "write"),
+            key=lambda x: x[1],
+            default=("", 0),
+        )
+        by_kind[kind] = {
+            **costs(meter.requests[kind], meter.units[kind], timings[kind], count),
+            # if the whole crowd were this kind: writes/s on its hottest partition key
+            "all_this_kind_peak_writes": (hottest[0], round(hottest[1] / count * rate)),
+        }
+    return result
+
+
+def _prepare(now: float, kinds: Counter[str]) -> dict[str, Any]:
+    """What the crowd holds before the minute: an open stream, tokens, subscribers."""
+    from streamauth.logic import totp
+    from streamauth.models.subscribers import CreateSubscriberRequest
+    from streamauth.models.tokens import TokenRequest
+    from streamauth.service.subscribers import subscriber_service
+    from streamauth.service.tokens import token_service
+    from streamauth.service.viewers import viewer_service
+
+    viewer_service().set_public(STREAM, True, now)
+    tokens = token_service()
+    request = TokenRequest(STREAM, int(now) + 3600, "play", None)
+    one_time = [tokens.issue_one_time(request, now).token_id for _ in range(kinds["one-time"])]
+    jwt = tokens.issue_jwt(request, now).token_id
+    secret = totp.new_b32_secret()
+    subscribers = subscriber_service()
+    for n in range(kinds["subscriber"]):
+        body = {"subscriberId": f"member{n:05d}", "type": "play", "b32Secret": secret}
+        subscribers.create(CreateSubscriberRequest.parse(STREAM, body), now)
+    return {"one_time": one_time, "jwt": jwt, "secret": secret}
+
+
+def _crowd(
+    kinds: list[str], credentials: dict[str, Any], simulated: list[float], start: float, naive: bool, meter: Meter
+) -> dict[str, list[float]]:
+    """Each admission as the nginx hook function makes it; the in-process time of each decision
+    (wall time minus the DynamoDB round trips) by kind."""
+    from streamauth.aws import dynamodb_client
+    from streamauth.logic import totp
+    from streamauth.models.hooks import parse_nginx
+    from streamauth.models.viewers import ViewerTokenRequest
+    from streamauth.service.access import access_service
+    from streamauth.service.viewers import viewer_service
+
+    access, viewers = access_service(), viewer_service()
+    key = totp.b32_key(credentials["secret"])
+    one_time = iter(credentials["one_time"])
+    member = 0
+    timings: dict[str, list[float]] = defaultdict(list)
+    client = dynamodb_client()
+    round_trips = [0.0]
+
+    def sent(**_: Any) -> None:
+        round_trips[0] -= time.perf_counter()
+
+    def answered(**_: Any) -> None:
+        round_trips[0] += time.perf_counter()
+
+    client.meta.events.register("before-send.dynamodb.*", sent)
+    client.meta.events.register("after-call.dynamodb.*", answered)
+    for i, kind in enumerate(kinds):
+        simulated[0] = start + i * SECONDS / len(kinds)
+        now = simulated[0]
+        meter.kind = ""  # minting the viewer JWT is its own call (and writes nothing)
+        if kind == "viewer":
+            credential = "token=" + viewers.mint(ViewerTokenRequest(STREAM, f"viewer{i}"), now)
+        elif kind == "jwt":
+            credential = f"token={credentials['jwt']}"
+        elif kind == "one-time":
+            credential = f"token={next(one_time)}"
+        else:
+            credential = f"subscriberId=member{member:05d}&subscriberCode={totp.totp(key, now, 60)}"
+            member += 1
+        addr = f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"
+        hook = parse_nginx(f"app=live&addr={addr}&clientid={i}&call=play&name={STREAM}&{credential}")
+        assert hook is not None
+        meter.kind = kind
+        round_trips[0] = 0.0
+        began = time.perf_counter()
+        decision = access.decide(hook, now)
+        if naive:  # the old design: every viewer counted on the stream's own item
+            client.update_item(
+                TableName="scale",
+                Key={"pk": {"S": f"STREAM#{STREAM}"}, "sk": {"S": "VIEWERS"}},
+                UpdateExpression="ADD hits :one",
+                ExpressionAttributeValues={":one": {"N": "1"}},
+            )
+        timings[kind].append(time.perf_counter() - began - round_trips[0])
+        assert decision.allow, (kind, decision.reason)
+    return timings
+
+
+def main() -> None:
+    admissions = int(os.environ.get("SCALE_ADMISSIONS", ADMISSIONS))
+    shares = ", ".join(f"{kind} {share:.0%}" for kind, share in MIX)
+    print(f"flash crowd: {admissions:,} admissions to one stream in {SECONDS} s of simulated time; mix {shares}")
+    print("(the two designs run side by side, one process each; takes minutes)")
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        ours_f, naive_f = pool.submit(run, False, admissions), pool.submit(run, True, admissions)
+        ours, naive = ours_f.result(), naive_f.result()
+    print(f"{'':42} {'streamauth':>24} {'naive':>24}")
+
+    def peak(kind: str) -> Callable[[dict[str, Any]], str]:
+        return lambda r: f"{r['peaks'][kind][1]:,}/s ({r['peaks'][kind][0][:24]})"
+
+    rows = [
+        ("peak writes/s on one partition key", peak("write")),
+        ("peak reads/s on one partition key", peak("read")),
+        ("peak transactions/s on one item", peak("transactions on one item")),
+        ("DynamoDB requests per admission", lambda r: f"{r['requests_per_admission']:.2f}"),
+        ("decision in-process, median (no I/O)", lambda r: f"{r['decision_ms_median']:.3f} ms"),
+        ("Lambda GB-s per admission (128 MB)", lambda r: f"{r['gbs_per_admission']:.6f}"),
+        ("DynamoDB $ per million admissions", lambda r: f"${r['dynamo_per_million']:.2f}"),
+        ("total $ per million, REST API", lambda r: f"${r['cost_rest']:.2f}"),
+        ("total $ per million, HTTP API", lambda r: f"${r['cost_http']:.2f}"),
+    ]
+    for label, show in rows:
+        print(f"  {label:40} {show(ours):>24} {show(naive):>24}")
+    print(
+        f"  stream-state reads in AWS: about {ENVIRONMENTS / 5:.0f}/s on its key with {ENVIRONMENTS} warm"
+        " environments (one read per environment per 5 s; here one process shares one cache)"
+    )
+    heading = "requests  decision  $/M REST $/M HTTP   whole crowd this kind: key writes/s"
+    print(f"\n  {'per kind (streamauth)':34} {heading}")
+    for kind, r in ours["kinds"].items():
+        key, writes = r["all_this_kind_peak_writes"]
+        print(
+            f"  {kind:34} {r['requests_per_admission']:9.2f} {r['decision_ms_median']:7.3f} ms"
+            f" {r['cost_rest']:10.2f} {r['cost_http']:10.2f}   {writes:,} ({key or '-'})"
+        )
+    (tpl.ROOT / ".build").mkdir(exist_ok=True)
+    path = tpl.ROOT / ".build" / "bench-scale.json"
+    path.write_text(json.dumps({"streamauth": ours, "naive": naive}, indent=2, default=str) + "\n")
+    print(f"\n(written to {path.relative_to(tpl.ROOT)})")
+
+
+if __name__ == "__main__":
+    main()
