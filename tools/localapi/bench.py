@@ -206,6 +206,147 @@ def cold_init() -> None:
     _crypto_cold_start(samples)
 
 
+# A full cold start: interpreter start to the end of the first invocation on the function's
+# sample event (os._exit right after: Lambda keeps the environment, no teardown is paid).
+_FIRST_INVOCATION = """
+import importlib, json, os, sys
+module = importlib.import_module({module!r})
+handler = getattr(module, {attribute!r})
+class Context:
+    function_name = {name!r}
+    memory_limit_in_mb = 128
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:" + {name!r}
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+    log_group_name = "/aws/lambda/" + {name!r}
+    log_stream_name = "bench"
+    def get_remaining_time_in_millis(self):
+        return 3000
+event = json.loads(os.environ["BENCH_EVENT"])
+try:
+    reply = handler(event, Context())
+except Exception as exc:  # the authorizer refuses by raising "Unauthorized"
+    reply = {{"statusCode": type(exc).__name__[:6]}}
+sys.stdout.write(str(reply.get("statusCode") if isinstance(reply, dict) else type(reply).__name__) + "\\n")
+sys.stdout.flush()
+os._exit(0)
+"""
+_FLOOR = """
+import os, sys
+import boto3
+boto3.client("dynamodb").get_item(TableName=os.environ["BENCH_TABLE"], Key={"pk": {"S": "x"}, "sk": {"S": "x"}})
+sys.stdout.write("200\\n")
+sys.stdout.flush()
+os._exit(0)
+"""
+# The functions a crowd's first requests land on (issue 17's goal: <= 1.15 x the floor).
+HOT = ("NginxHookFunction", "ValidateTokenFunction", "CreateViewerTokenFunction")
+FIRST_RUNS = 7
+
+
+def _spawn(code: str, path: list[Path], env: dict[str, str]) -> tuple[float, str]:
+    """Wall time from starting the interpreter to the first invocation's answer, and its status."""
+    began = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-s", "-S", "-c", code],
+        env={**env, "PYTHONPATH": os.pathsep.join(str(p) for p in path)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return time.perf_counter() - began, out.stdout.strip().splitlines()[-1]
+
+
+def _sample_events(backend: Any, runs: int) -> dict[str, list[dict[str, Any]]]:
+    """Each function's sample event, made real where it names a credential: the hook secret in
+    hook paths, and for the hot functions a credential that is admitted (a fresh one-time token
+    per run, since each run consumes one; the viewer stream opened)."""
+    from localapi import keys
+
+    strings = keys.local_secret_strings()
+    hook_secret = keys.key_of(strings, "hookSecret")
+    functions = tpl.functions()
+    os.environ.update(backend.environment(functions["IssueTokenFunction"]))
+    from streamauth import aws, settings
+    from streamauth.models.tokens import TokenRequest
+    from streamauth.service.tokens import token_service
+    from streamauth.service.viewers import viewer_service
+
+    settings.reset_caches()
+    aws.reset_clients()
+    now = time.time()
+    tokens = token_service()
+
+    def one_time(stream: str) -> str:
+        return tokens.issue_one_time(TokenRequest(stream, int(now) + 3600, "publish", None), now).token_id
+
+    events: dict[str, list[dict[str, Any]]] = {}
+    for name, function in functions.items():
+        text = (tpl.ROOT / "events" / f"{function.code_uri.name}.json").read_text()
+        text = text.replace("replace-with-make-hook-secret", hook_secret)
+        sample = json.loads(text)
+        made = []
+        for _ in range(runs):
+            evt = json.loads(json.dumps(sample))
+            if name == "NginxHookFunction":
+                evt["body"] = evt["body"].replace("token=abc123", "token=" + one_time("cam1"))
+            elif name == "ValidateTokenFunction":
+                body = json.loads(evt["body"])
+                body["tokenId"] = one_time(body["streamId"])
+                evt["body"] = json.dumps(body)
+            made.append(evt)
+        events[name] = made
+    viewer_body = json.loads(events["CreateViewerTokenFunction"][0]["body"])
+    os.environ.update(backend.environment(functions["SetPublicViewersFunction"]))
+    settings.reset_caches()
+    viewer_service().set_public(viewer_body["stream_id"], True, now)
+    return events
+
+
+def first_invocation() -> None:
+    """Cold start as Lambda bills it, per function, against a local DynamoDB (moto's server)."""
+    from localapi.runtime import Backend
+
+    runtime, layer = build_lambda_like_paths()
+    backend = Backend(None, table_prefix="bench").start()
+    try:
+        events = _sample_events(backend, FIRST_RUNS)
+        functions = tpl.functions()
+        any_function = next(iter(functions.values()))
+        floor_env = {k: v for k, v in backend.environment(any_function).items() if k != "PYTHONPATH"}
+        floor_env["BENCH_TABLE"] = next(iter(backend.table_names.values()))
+        cases: dict[str, tuple[str, list[Path], dict[str, str]]] = {"floor": (_FLOOR, [runtime], floor_env)}
+        for name, function in sorted(functions.items()):
+            module, _, attribute = function.handler.rpartition(".")
+            path = [function.code_uri, *function_deps(function), *layer, runtime]
+            env = {k: v for k, v in backend.environment(function).items() if k != "PYTHONPATH"}
+            cases[name] = (_FIRST_INVOCATION.format(module=module, attribute=attribute, name=name), path, env)
+        samples: dict[str, list[float]] = {name: [] for name in cases}
+        status: dict[str, str] = {}
+        for run in range(FIRST_RUNS):  # interleaved, so machine load drifts hit every case alike
+            for name, (code, path, env) in cases.items():
+                if name != "floor":
+                    env = {**env, "BENCH_EVENT": json.dumps(events[name][run])}
+                elapsed, status[name] = _spawn(code, path, env)
+                samples[name].append(elapsed)
+    finally:
+        backend.stop()
+    floor = samples.pop("floor")
+    base, base_min = statistics.median(floor), min(floor)
+    print(f"full cold start over {FIRST_RUNS} fresh interpreters each: interpreter start to the end of the first")
+    print("invocation on the function's sample event, against moto's DynamoDB and Secrets Manager on loopback")
+    print(f"{'':40} {'status':>6} {'median':>9} {'ratio':>5}  {'min':>6} {'ratio':>5}")
+    floor_label = "floor: boto3 + client + one GetItem"
+    print(f"{floor_label:40} {'200':>6} {base * 1000:6.0f} ms  1.00  {base_min * 1000:3.0f} ms  1.00")
+    for name, values in samples.items():
+        elapsed, fastest = statistics.median(values), min(values)
+        mark = " *" if name in HOT else ""
+        print(
+            f"{name + mark:40} {status[name]:>6} {elapsed * 1000:6.0f} ms  {elapsed / base:4.2f}"
+            f"  {fastest * 1000:3.0f} ms  {fastest / base_min:4.2f}"
+        )
+    print("  * the functions a crowd's first requests land on")
+
+
 def _crypto_cold_start(samples: dict[str, list[float]]) -> None:
     """Each function with the crypto layer: its first request with cryptography (import, first
     seal or ES256 signature and check) against its import alone, which never imports it."""
@@ -423,8 +564,8 @@ def _authorize(now: float) -> None:
 
 LOAD_CALLS = 2000  # subscriber creates, and as many viewer tokens
 LOAD_THREADS = 8
-LOAD_STREAMS = 8  # viewer tokens: at most 600 per stream a minute
-TOKENS_PER_ADDRESS = 25  # viewer tokens: at most 30 per client address a minute
+LOAD_STREAMS = 8  # viewer tokens spread over streams and client addresses, as a crowd's are
+TOKENS_PER_ADDRESS = 25
 LATENCY_WINDOW = 200  # calls whose median is compared, at the start and at the end
 
 
@@ -629,6 +770,92 @@ def memory(calls: int = LOAD_CALLS) -> None:
     print(f"  last {window}: {last * 1000:.1f} ms ({last / first:.2f}x); stopped in {stop:.1f} s")
 
 
+DECISION_CLIENTS = 20
+DECISION_SECONDS = 30
+DECISION_TOKENS = 200
+
+
+def _hook_prefix() -> str:
+    url = subprocess.run(
+        [sys.executable, "-m", "localapi", "hook-url"], cwd=tpl.ROOT, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    return url[url.index("/hooks/") :]
+
+
+def decisions(clients: int = DECISION_CLIENTS, seconds: float = DECISION_SECONDS) -> None:
+    """The local API deciding admissions under load (loopback only): `clients` threads, each
+    with its own keep-alive connection, send nginx-rtmp on_play hooks for `seconds`, each a
+    new client (its own clientid) holding one of DECISION_TOKENS viewer JWTs of one open
+    stream; every decision admits and records a session. Decisions per second and latency
+    percentiles; nothing asserted. The local API runs each function as one warm worker
+    process, so this measures the code and moto, not Lambda's concurrency."""
+    import http.client
+    import tempfile
+    import urllib.parse
+    from concurrent.futures import ThreadPoolExecutor
+
+    with tempfile.TemporaryDirectory(prefix="localapi-bench-") as scratch:
+        api = LocalApi(Path(scratch) / "run.log", Path(scratch) / "iam")
+        try:
+            LoadClient(api.port, operator_token()).open_streams(["crowd"])
+            hooks = _hook_prefix() + "/nginx-rtmp"
+            minted = []
+            connection = http.client.HTTPConnection("127.0.0.1", api.port, timeout=60)
+            for n in range(DECISION_TOKENS):
+                body = json.dumps({"stream_id": "crowd", "unique_user_identifier": f"viewer{n:04d}"})
+                connection.request("POST", "/api/v1/tokens", body=body, headers={"Content-Type": "application/json"})
+                reply = connection.getresponse()
+                minted.append(json.loads(reply.read())["token"])
+            connection.close()
+            deadline = time.perf_counter() + seconds
+
+            def client(number: int) -> tuple[list[float], int]:
+                own = http.client.HTTPConnection("127.0.0.1", api.port, timeout=60)
+                latencies: list[float] = []
+                refused = 0
+                while time.perf_counter() < deadline:
+                    n = number * 1_000_000 + len(latencies)
+                    form = {
+                        "app": "live",
+                        "call": "play",
+                        "name": "crowd",
+                        "addr": f"10.0.{number}.{n % 250}",
+                        "clientid": str(n),
+                        "token": minted[n % len(minted)],
+                    }
+                    began = time.perf_counter()
+                    own.request(
+                        "POST",
+                        hooks,
+                        body=urllib.parse.urlencode(form),
+                        headers={"Content-Type": "application/x-www-form-urlencoded"},
+                    )
+                    reply = own.getresponse()
+                    reply.read()
+                    latencies.append(time.perf_counter() - began)
+                    refused += reply.status != 200
+                own.close()
+                return latencies, refused
+
+            started = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=clients) as pool:
+                results = list(pool.map(client, range(clients)))
+            elapsed = time.perf_counter() - started
+        finally:
+            api.stop()
+    latencies = sorted(t for found, _ in results for t in found)
+    refused = sum(r for _, r in results)
+    p50 = latencies[len(latencies) // 2]
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    print(
+        f"local API decisions: {clients} clients for {seconds:.0f} s on loopback, nginx-rtmp on_play with viewer JWTs"
+    )
+    print(
+        f"  {len(latencies):,} decisions ({refused} refused), {len(latencies) / elapsed:.0f} per second;"
+        f" p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms"
+    )
+
+
 LAYER_GOAL_MB = 5.0
 
 
@@ -742,7 +969,11 @@ def main() -> None:
     print()
     cold_init()
     print()
+    first_invocation()
+    print()
     dynamodb_requests()
+    print()
+    decisions()
     print()
     memory()
 

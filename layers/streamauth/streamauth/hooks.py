@@ -13,7 +13,6 @@ import hmac
 from collections.abc import Callable
 from dataclasses import replace
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.metrics import MetricUnit
 
 from streamauth import clock
@@ -21,6 +20,7 @@ from streamauth.errors import Forbidden
 from streamauth.http import ApiResponse, json_response, query, raw_body, require_json
 from streamauth.models.hooks import Hook, parse_server_id
 from streamauth.observability import logger, metrics
+from streamauth.resolver import APIGatewayRestResolver
 from streamauth.settings import get_keys
 
 Parser = Callable[[str], Hook]

@@ -11,7 +11,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.shared.cookies import Cookie
 
@@ -19,6 +18,7 @@ from streamauth.errors import BadRequest, StreamAuthError, UnsupportedMediaType,
 from streamauth.models.common import Result, parse_json_object
 from streamauth.models.principals import Principal, require_scope
 from streamauth.observability import logger, metrics
+from streamauth.resolver import APIGatewayRestResolver, Response
 
 MAX_BODY_BYTES = 64 * 1024
 JSON = "application/json"

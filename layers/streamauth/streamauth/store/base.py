@@ -30,6 +30,9 @@ from typing import Any
 from streamauth.errors import StoreUnavailable
 
 TTL_ATTRIBUTE = "expiresAt"
+# Retry jitter from the OS, not a seeded generator: under Lambda SnapStart every environment
+# restored from one snapshot would otherwise draw the same jitter and retry in step.
+_JITTER = random.SystemRandom()
 
 
 class ConditionFailed(Exception):
@@ -133,7 +136,7 @@ def transact(client: Any, items: list[dict[str, Any]], sleep: Callable[[float], 
         except TransactionConflict:
             if attempt == CONFLICT_ATTEMPTS - 1:
                 raise
-            sleep(random.uniform(0.005, 0.02) * 2**attempt)  # noqa: S311 - jitter, not a secret
+            sleep(_JITTER.uniform(0.005, 0.02) * 2**attempt)
 
 
 def batch_delete(client: Any, table: str, keys: list[dict[str, Any]]) -> None:
