@@ -102,6 +102,8 @@ class Faults:
         return None  # on to moto
 
     def _inject(self, fault: Fault, request: Any, token: str | None) -> AWSResponse:
+        if fault.kind == "conflict" and fault.operation != "TransactWriteItems":  # met an ongoing transaction
+            return _error(request.url, "TransactionConflictException", "Transaction is ongoing for the item")
         if fault.kind == "conflict":
             count = len(json.loads(request.body).get("TransactItems", [])) or 1
             reasons = [{"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}]

@@ -71,6 +71,19 @@ def test_served_spec_sets_expire_date_minimum_to_now() -> None:
     assert openapi.spec()["components"]["parameters"]["ExpireDate"]["schema"]["minimum"] > time.time()
 
 
+def test_served_spec_bounds_an_es256_expiry_by_the_deployments_longest_lifetime() -> None:
+    """`x-maximum: signed-token-max`: a MediaMTX token's expireDate may be at most
+    SignedTokenMaxSeconds ahead, so the served spec says so (a fuzzer drew 0 and 10**19 from the
+    bare integer and called the refusals bugs)."""
+    from localapi.template import parameter_defaults
+
+    params = openapi.spec(now=1_800_000_000)["paths"]["/v2/broadcasts/{id}/mediamtx-token"]["get"]["parameters"]
+    schema = next(p for p in params if p.get("name") == "expireDate")["schema"]
+    assert schema["minimum"] == 1_800_000_000 + openapi.NOW_MARGIN_SECONDS
+    assert schema["maximum"] == 1_800_000_000 + int(parameter_defaults()["SignedTokenMaxSeconds"])
+    assert schema["minimum"] < schema["maximum"]
+
+
 def test_fuzzing_checks_that_spec_and_models_agree_both_ways() -> None:
     from localapi import fuzz
 

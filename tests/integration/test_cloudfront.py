@@ -327,6 +327,20 @@ def test_a_one_time_token_is_consumed_once_and_its_grant_is_a_listed_session(cdn
     assert sessions() == []
 
 
+def test_a_revocation_landing_as_the_token_is_used_gets_no_cookie_and_no_session(
+    cdn: Keys, aws: Aws, clock: FakeClock
+) -> None:
+    """The token is used first, then the stream's revocation read: one landing in between is
+    seen, and the session written with the token's use is withdrawn."""
+    from tests.integration.test_sharding import revoke_on_first_read
+
+    token = one_time()
+    landed = revoke_on_first_read(aws, clock, "cam1")
+    refused = playback(token=token)
+    assert landed and refused.status == 403 and refused.body["reason"] == "invalid_token"
+    assert refused.cookies == [] and sessions() == []
+
+
 @pytest.mark.parametrize(
     ("query", "reason"),
     [
@@ -437,7 +451,10 @@ def test_dynamodb_requests_per_admission(cdn: Keys) -> None:
     seen: list[str] = []
     dynamodb_client().meta.events.register("before-call.dynamodb.*", lambda model, **_: seen.append(model.name))
     assert playback(token=token).status == 200
-    assert seen == ["TransactWriteItems"]  # consume the token and record the session: one request
+    # consume the token and record the session (one transaction), then confirm the stream's
+    # tokens were not revoked meanwhile (one strongly consistent read; the stream's item is in no
+    # transaction, where a crowd's admissions would conflict on it)
+    assert seen == ["TransactWriteItems", "GetItem"]
     seen.clear()
     states.forget()
     assert playback(token=jwt_token).status == 200

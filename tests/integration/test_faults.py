@@ -68,15 +68,17 @@ def test_issue_retried_after_it_was_applied_is_one_token(aws: Aws, faults: Fault
 
 
 def test_validate_conflict_is_tried_again(aws: Aws, faults: Faults) -> None:
+    """Validate-token writes the token alone (an UpdateItem): meeting an ongoing transaction on
+    it (a hook using the same token) is tried again."""
     token = issue()["tokenId"]
-    faults.fail("TransactWriteItems", "conflict", times=SDK_ATTEMPTS - 1)
+    faults.fail("UpdateItem", "conflict", times=SDK_ATTEMPTS - 1)
     assert validate(token) is True
     assert validate(token) is False
 
 
 def test_validate_that_keeps_conflicting_is_503_and_consumes_nothing(aws: Aws, faults: Faults) -> None:
     token = issue()["tokenId"]
-    faults.fail("TransactWriteItems", "conflict", times=5)
+    faults.fail("UpdateItem", "conflict", times=5)
     body = {"tokenId": token, "streamId": "stream1", "type": "publish"}
     assert is_503(call("ValidateTokenFunction", event("validate_token", body=body)))
     assert validate(token) is True  # still unused
@@ -85,7 +87,7 @@ def test_validate_that_keeps_conflicting_is_503_and_consumes_nothing(aws: Aws, f
 @pytest.mark.parametrize("kind", ["throttle", "timeout"])
 def test_validate_past_the_sdk_retries_is_503_and_consumes_nothing(aws: Aws, faults: Faults, kind: str) -> None:
     token = issue()["tokenId"]
-    faults.fail("TransactWriteItems", kind, times=SDK_ATTEMPTS)
+    faults.fail("UpdateItem", kind, times=SDK_ATTEMPTS)
     body = {"tokenId": token, "streamId": "stream1", "type": "publish"}
     assert is_503(call("ValidateTokenFunction", event("validate_token", body=body)))
     assert validate(token) is True
@@ -93,7 +95,20 @@ def test_validate_past_the_sdk_retries_is_503_and_consumes_nothing(aws: Aws, fau
 
 def test_validate_retried_after_it_was_applied_reports_the_success_once(aws: Aws, faults: Faults) -> None:
     token = issue()["tokenId"]
-    faults.fail("TransactWriteItems", "applied")
+    faults.fail("UpdateItem", "applied")
+    assert validate(token) is True
+    assert validate(token) is False
+
+
+@pytest.mark.parametrize("kind", ["throttle", "timeout"])
+def test_confirming_read_that_fails_is_503_and_gives_the_token_back(aws: Aws, faults: Faults, kind: str) -> None:
+    """The revocation is read after the token is used: if that read fails, the client is told
+    503 and the token is unused again (nothing half-written)."""
+    token = issue()["tokenId"]
+    validate(issue()["tokenId"])  # the stream's state is cached: the next use reads it fresh
+    faults.fail("GetItem", kind, times=SDK_ATTEMPTS)
+    body = {"tokenId": token, "streamId": "stream1", "type": "publish"}
+    assert is_503(call("ValidateTokenFunction", event("validate_token", body=body)))
     assert validate(token) is True
     assert validate(token) is False
 
@@ -213,6 +228,22 @@ def test_hook_admission_under_faults(aws: Aws, faults: Faults, clock: FakeClock)
     assert hook("NginxHookFunction", "hook_nginx", body).status == 200
     assert len(items(aws, "SESSIONS#")) == 1
     assert hook("NginxHookFunction", "hook_nginx", body).status == 403  # consumed once
+
+
+def test_hook_admission_whose_confirming_read_fails_leaves_no_session(
+    aws: Aws, faults: Faults, clock: FakeClock
+) -> None:
+    from tests.integration.test_hooks import one_time
+
+    token = one_time()
+    body = NGINX_PUBLISH.replace("token=abc123", f"token={token}")
+    from streamauth.service.streams import stream_service
+
+    stream_service().state("cam1", clock())  # cached: the hook's one read is the confirming one
+    faults.fail("GetItem", "throttle", times=SDK_ATTEMPTS)
+    assert is_503(hook("NginxHookFunction", "hook_nginx", body))
+    assert items(aws, "SESSIONS#") == []
+    assert hook("NginxHookFunction", "hook_nginx", body).status == 200  # the token was given back
 
 
 def test_subscriber_admission_under_faults(aws: Aws, faults: Faults, clock: FakeClock) -> None:

@@ -17,6 +17,7 @@ from jwcrypto import jwk, jwt  # an independent JOSE implementation (not PyJWT)
 
 from localapi import keys
 from localapi import template as tpl
+from streamauth.store.subscribers import profile_key
 from tests.conftest import T0, Aws, FakeClock, LambdaContext, call, event, load_function, reset_layer_state
 from tests.integration.test_accounts_viewers import as_caller, authorize
 from tests.integration.test_hooks import SECRET, code, create_subscriber, nginx, nginx_subscriber
@@ -451,9 +452,7 @@ def test_secrets_manager_may_invoke_the_rotation_function_for_that_secret_only()
 
 
 def stored_blob(aws: Aws, stream: str = STREAM, sid: str = "alice") -> str:
-    item = aws.client("dynamodb").get_item(
-        TableName=aws.table_name, Key={"pk": {"S": f"STREAM#{stream}"}, "sk": {"S": f"SUB#{sid}"}}
-    )["Item"]
+    item = aws.client("dynamodb").get_item(TableName=aws.table_name, Key=profile_key(stream, sid))["Item"]
     return str(item["secret"]["S"])
 
 
@@ -488,7 +487,7 @@ def test_v1_blobs_are_read_and_resealed_as_v2(aws: Aws, clock: FakeClock) -> Non
     legacy = secret_of(aws, "SubscriberSecret")["subscriberSecretKey"]
     aws.client("dynamodb").update_item(
         TableName=aws.table_name,
-        Key={"pk": {"S": f"STREAM#{STREAM}"}, "sk": {"S": "SUB#alice"}},
+        Key=profile_key(STREAM, "alice"),
         UpdateExpression="SET secret = :v1",
         ExpressionAttributeValues={":v1": {"S": totp.seal(SECRET, legacy)}},  # as an earlier version stored it
     )
@@ -504,7 +503,7 @@ def test_a_blob_moved_to_another_subscriber_does_not_open(aws: Aws, clock: FakeC
     create_subscriber("bob")
     aws.client("dynamodb").update_item(
         TableName=aws.table_name,
-        Key={"pk": {"S": f"STREAM#{STREAM}"}, "sk": {"S": "SUB#bob"}},
+        Key=profile_key(STREAM, "bob"),
         UpdateExpression="SET secret = :moved",
         ExpressionAttributeValues={":moved": {"S": stored_blob(aws)}},
     )

@@ -8,6 +8,7 @@ from typing import Any
 import jwt
 import pytest
 
+from streamauth.store.tokens import token_key
 from tests.conftest import T0, Aws, FakeClock, call, event
 
 FUTURE = int(T0) + 3600
@@ -67,9 +68,7 @@ def test_one_time_token_has_contract_shape_and_is_stored(aws: Aws, clock: FakeCl
     assert token["streamId"] == "stream1" and token["expireDate"] == FUTURE and token["type"] == "publish"
     assert token["roomId"] == "room7"
     assert len(token["tokenId"]) >= 32
-    item = aws.client("dynamodb").get_item(
-        TableName=aws.table_name, Key={"pk": {"S": "STREAM#stream1"}, "sk": {"S": "TOKEN#" + token["tokenId"]}}
-    )["Item"]
+    item = aws.client("dynamodb").get_item(TableName=aws.table_name, Key=token_key("stream1", token["tokenId"]))["Item"]
     assert item["expiresAt"] == {"N": str(FUTURE)}  # the TTL attribute
 
 
@@ -111,9 +110,7 @@ def test_expired_token_is_invalid_and_unlisted_before_ttl_removes_it(aws: Aws, c
     assert listing().body == []
     assert validate(token["tokenId"]) is False
     # DynamoDB TTL has not deleted it: the item is still there, and still refused.
-    item = aws.client("dynamodb").get_item(
-        TableName=aws.table_name, Key={"pk": {"S": "STREAM#stream1"}, "sk": {"S": "TOKEN#" + token["tokenId"]}}
-    )
+    item = aws.client("dynamodb").get_item(TableName=aws.table_name, Key=token_key("stream1", token["tokenId"]))
     assert "Item" in item
 
 
@@ -217,13 +214,25 @@ def test_revoke_costs_one_request_however_many_tokens(aws: Aws, clock: FakeClock
     assert few == len(seen) == 1
 
 
-def test_validate_costs_at_most_two_requests(aws: Aws, clock: FakeClock) -> None:
+def test_validate_costs_two_requests_and_a_cached_revocation_none(aws: Aws, clock: FakeClock) -> None:
+    """The token is used (one UpdateItem), then the stream's revocation read (one strongly
+    consistent GetItem): two requests, cold or warm. A revocation this environment has already
+    read refuses with no request at all."""
     from streamauth.aws import dynamodb_client
 
-    token = issue()
+    first, second, third = issue(), issue(), issue()
     seen = _count_requests(dynamodb_client())
-    assert validate(token["tokenId"]) is True
-    assert len(seen) <= 2
+    assert validate(first["tokenId"]) is True
+    assert seen == ["UpdateItem", "GetItem"]
+    seen.clear()
+    assert validate(second["tokenId"]) is True
+    assert seen == ["UpdateItem", "GetItem"]
+    clock.advance(1)
+    revoke()
+    validate(issue()["tokenId"])  # a later token: the revocation is now in this environment's cache
+    seen.clear()
+    assert validate(third["tokenId"]) is False
+    assert seen == []
 
 
 def test_list_caps_size_at_50_pages_stably_and_hides_consumed(aws: Aws, clock: FakeClock) -> None:
@@ -327,16 +336,16 @@ def test_store_throttling_is_503_json_and_consumes_nothing(aws: Aws, clock: Fake
     client = dynamodb_client()
 
     def throttle(**_: Any) -> None:
-        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "TransactWriteItems")
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "UpdateItem")
 
-    client.meta.events.register("before-call.dynamodb.TransactWriteItems", throttle)
+    client.meta.events.register("before-call.dynamodb.UpdateItem", throttle)
     reply = call(
         "ValidateTokenFunction",
         event("validate_token", body={"tokenId": token["tokenId"], "streamId": "stream1", "type": "publish"}),
     )
     assert reply.status == 503
     assert reply.body["success"] is False
-    client.meta.events.unregister("before-call.dynamodb.TransactWriteItems", throttle)
+    client.meta.events.unregister("before-call.dynamodb.UpdateItem", throttle)
     assert validate(token["tokenId"]) is True  # the failed attempt consumed nothing
 
 

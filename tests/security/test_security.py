@@ -363,7 +363,7 @@ def test_hostile_inputs_are_4xx_json(
     ("function", "sample", "operation"),
     [
         ("IssueTokenFunction", "issue_token", "PutItem"),
-        ("ValidateTokenFunction", "validate_token", "TransactWriteItems"),
+        ("ValidateTokenFunction", "validate_token", "UpdateItem"),
         ("ListTokensFunction", "list_tokens", "Query"),
         ("RevokeTokensFunction", "revoke_tokens", "UpdateItem"),
         ("CreateSubscriberFunction", "create_subscriber", "TransactWriteItems"),

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from localapi.template import ROOT
+from localapi.template import ROOT, parameter_defaults
 
 SPEC = ROOT / "openapi.yaml"
 METHODS = ("get", "put", "post", "delete", "patch")
@@ -20,6 +20,10 @@ METHODS = ("get", "put", "post", "delete", "patch")
 # however long a client (`make fuzz` runs for minutes) holds on to the spec.
 NOW = "now"
 NOW_MARGIN_SECONDS = 3600
+# `x-maximum: signed-token-max`: at most SignedTokenMaxSeconds ahead (ES256 tokens). The served
+# `maximum` is the serving time plus that setting: the server measures from the (later) request
+# time, so a value within it stays valid.
+SIGNED_TOKEN_MAX = "signed-token-max"
 
 
 @cache
@@ -29,22 +33,26 @@ def _document() -> dict[str, Any]:
     return data
 
 
-def _resolve_now(node: Any, now: int) -> None:
+def _resolve_now(node: Any, now: int, longest: int) -> None:
     if isinstance(node, dict):
         if node.get("x-minimum") == NOW:
-            node["minimum"] = now
+            node["minimum"] = now + NOW_MARGIN_SECONDS
+        if node.get("x-maximum") == SIGNED_TOKEN_MAX:
+            node["maximum"] = now + longest
         for value in node.values():
-            _resolve_now(value, now)
+            _resolve_now(value, now, longest)
     elif isinstance(node, list):
         for value in node:
-            _resolve_now(value, now)
+            _resolve_now(value, now, longest)
 
 
 def spec(now: float | None = None) -> dict[str, Any]:
     """The contract as served: openapi.yaml with every `x-minimum: now` given a `minimum` of
-    `now` (the current time by default) plus NOW_MARGIN_SECONDS."""
+    `now` (the current time by default) plus NOW_MARGIN_SECONDS, and every `x-maximum:
+    signed-token-max` a `maximum` of `now` plus SignedTokenMaxSeconds."""
     data = copy.deepcopy(_document())
-    _resolve_now(data, int(time.time() if now is None else now) + NOW_MARGIN_SECONDS)
+    longest = int(parameter_defaults()["SignedTokenMaxSeconds"])
+    _resolve_now(data, int(time.time() if now is None else now), longest)
     return data
 
 

@@ -194,15 +194,20 @@ def _summary(meter: Meter, timings: dict[str, list[float]], kinds: Counter[str],
         "kinds": by_kind,
     }
     for kind, count in kinds.items():
-        hottest = max(
-            ((pk, n) for (rw, pk), n in meter.kind_keys[kind].items() if rw == "write"),
-            key=lambda x: x[1],
-            default=("", 0),
-        )
+        hottest = {
+            rw: max(
+                ((pk, n) for (kind_rw, pk), n in meter.kind_keys[kind].items() if kind_rw == rw),
+                key=lambda x: x[1],
+                default=("", 0),
+            )
+            for rw in ("write", "read")
+        }
         by_kind[kind] = {
             **costs(meter.requests[kind], meter.units[kind], timings[kind], count),
-            # if the whole crowd were this kind: writes/s on its hottest partition key
-            "all_this_kind_peak_writes": (hottest[0], round(hottest[1] / count * rate)),
+            # if the whole crowd were this kind: requests/s on its hottest partition key (the
+            # stream-state reads through the cache are per environment, not per admission)
+            "all_this_kind_peak_writes": (hottest["write"][0], round(hottest["write"][1] / count * rate)),
+            "all_this_kind_peak_reads": (hottest["read"][0], round(hottest["read"][1] / count * rate)),
         }
     return result
 
@@ -319,13 +324,14 @@ def main() -> None:
         f"  stream-state reads in AWS: about {ENVIRONMENTS / 5:.0f}/s on its key with {ENVIRONMENTS} warm"
         " environments (one read per environment per 5 s; here one process shares one cache)"
     )
-    heading = "requests  decision  $/M REST $/M HTTP   whole crowd this kind: key writes/s"
+    heading = "requests  decision  $/M REST $/M HTTP   whole crowd this kind: hottest key writes/s, reads/s"
     print(f"\n  {'per kind (streamauth)':34} {heading}")
     for kind, r in ours["kinds"].items():
         key, writes = r["all_this_kind_peak_writes"]
+        read_key, reads = r["all_this_kind_peak_reads"]
         print(
             f"  {kind:34} {r['requests_per_admission']:9.2f} {r['decision_ms_median']:7.3f} ms"
-            f" {r['cost_rest']:10.2f} {r['cost_http']:10.2f}   {writes:,} ({key or '-'})"
+            f" {r['cost_rest']:10.2f} {r['cost_http']:10.2f}   {writes:,} ({key or '-'}), {reads:,} ({read_key or '-'})"
         )
     (tpl.ROOT / ".build").mkdir(exist_ok=True)
     path = tpl.ROOT / ".build" / "bench-scale.json"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-SESSION_SHARDS = 16  # partitions per stream: a crowd on one stream spreads its writes
+from streamauth.logic import shards
+
 SLOT = "~"  # <subscriberId>~<slot or identity>: a subscriber's sessions share one partition
 
 
@@ -31,8 +32,7 @@ def slot_of(session_id: str) -> int | None:
     return int(suffix) if SLOT in session_id and suffix.isdigit() and len(suffix) <= 5 else None
 
 
-def shard_of(session_id: str) -> int:
+def session_shard(session_id: str) -> int:
     """The session's partition: by subscriber for subscriber sessions (so one query finds all of
     a subscriber's sessions), by identity otherwise."""
-    owner = session_id.split(SLOT, 1)[0]
-    return int(hashlib.sha256(owner.encode()).hexdigest()[:8], 16) % SESSION_SHARDS
+    return shards.shard_of(session_id.split(SLOT, 1)[0])

@@ -12,8 +12,8 @@ from streamauth.models.tokens import TokenRequest
 
 RANDOM_BYTES = 24  # 32 url-safe characters: unguessable
 # A one-time token id is its random part followed by its creation time (unix ms, hex): the
-# validation then checks revocation and consumes in ONE request without reading the token
-# first. 43 characters: well inside nginx-rtmp's 255-byte name+args limit.
+# validation then consumes it without reading it first, and checks the stream's revocation
+# against its creation time. 43 characters: well inside nginx-rtmp's 255-byte name+args limit.
 ONE_TIME_ID = re.compile(r"(?P<random>[A-Za-z0-9_\-]{32})(?P<created>[0-9a-f]{11,12})")
 
 

@@ -178,16 +178,6 @@ def parse_code(value: object, field: str = "code") -> str:
 
 
 @dataclass(frozen=True)
-class CodeCheck:
-    """A subscriber code check as the access decision sees it: accepted or why not, and the
-    connection limit of a stored subscriber (None: not stored, no limit to enforce)."""
-
-    accepted: bool
-    reason: str
-    connection_limit: int | None
-
-
-@dataclass(frozen=True)
 class VerifyRequest:
     code: str
     type: Action

@@ -99,7 +99,7 @@ class Enforcer:
         pending = [s for s in candidates if _pending(s)]
         # decide on the change itself (one read), not on a stream state cached before it
         fresh = found.kind in ("stream", "removed") and any(s.credential.kind != "subscriber" for s in pending)
-        state = self._streams.fresh_state(found.stream_id) if fresh else None
+        state = self._streams.fresh_state(found.stream_id, now) if fresh else None
         affected = []
         for session in pending:
             why = self._sessions.recheck(session, now, state)

@@ -20,16 +20,21 @@ class StreamStates:
         self._entries: dict[str, tuple[float, StreamState]] = {}
 
     def get(self, store: StreamStore, stream_id: str, now: float, seconds: float) -> StreamState:
-        with self._lock:
-            cached = self._entries.get(stream_id)
-        if cached is not None and 0 <= now - cached[0] < seconds:
-            return cached[1]
+        cached = self.peek(stream_id, now, seconds)
+        if cached is not None:
+            return cached
         state = store.state(stream_id)
         with self._lock:
             if len(self._entries) >= MAX_CACHED_STREAMS:
                 self._entries.clear()
             self._entries[stream_id] = (now, state)
         return state
+
+    def peek(self, stream_id: str, now: float, seconds: float) -> StreamState | None:
+        """The cached state if it is at most `seconds` old, else None (no request)."""
+        with self._lock:
+            cached = self._entries.get(stream_id)
+        return cached[1] if cached is not None and 0 <= now - cached[0] < seconds else None
 
     def forget(self, stream_id: str | None = None) -> None:
         with self._lock:
@@ -51,9 +56,15 @@ class StreamService:
         """The stream's state, at most the cache time old."""
         return states.get(self._store, stream_id, now, self._cache_seconds)
 
-    def fresh_state(self, stream_id: str) -> StreamState:
-        """The stream's state as stored now (one strongly consistent read)."""
-        return self._store.state(stream_id)
+    def cached_state(self, stream_id: str, now: float) -> StreamState | None:
+        """The stream's state if this environment holds it at most the cache time old (no
+        request), else None."""
+        return states.peek(stream_id, now, self._cache_seconds)
+
+    def fresh_state(self, stream_id: str, now: float) -> StreamState:
+        """The stream's state as stored now (one strongly consistent read, which refreshes the
+        cache too)."""
+        return states.get(self._store, stream_id, now, 0)
 
     def revoke(self, stream_id: str, at_ms: int) -> bool:
         """Every token of the stream issued at or before `at_ms` dies (stored and JWT, viewer JWTs

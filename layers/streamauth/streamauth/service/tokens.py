@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 
+from streamauth.errors import StoreUnavailable
 from streamauth.logic import signing
 from streamauth.logic.sessions import credential_ref
 from streamauth.logic.tokens import (
@@ -79,16 +81,37 @@ class TokenService:
         also: list[dict[str, Any]] | None = None,
         client: str | None = None,
     ) -> CredentialRef | None:
-        """Use a one-time token: ONE DynamoDB request that checks the stream's revocation and
-        consumes atomically (with `also` written in the same transaction), for exactly one
-        caller however many race. With `client` (a media server's identity of one client), that
-        client asking again within seconds is the same use. The reference, or None if refused."""
+        """Use a one-time token, for exactly one caller however many race (with `also` written in
+        the same transaction). With `client` (a media server's identity of one client), that
+        client asking again within seconds is the same use. The reference, or None if refused.
+
+        The stream's revocation is checked AFTER the token is used: a revocation that lands before
+        the confirming read refuses the admission (and withdraws `also`), one that lands after it
+        finds the session already written, for the enforcer to end. So no revocation is missed,
+        and the stream's META item is only read — in no transaction, where a crowd's concurrent
+        admissions would conflict on it. A revocation the cache already knows refuses without a
+        request. Two requests: the write and one strongly consistent read (which warms the cache)."""
         reference = self.one_time_ref(token_id)
         if reference is None or reference.issued_at_ms is None:
             return None  # not an id streamauth made: nothing to look up
+        cached = self._streams.cached_state(stream_id, now)
+        if cached is not None and cached.revoked(reference.issued_at_ms):
+            return None  # revocations only grow: a cached one stands
         consume_id = "client:" + credential_ref(client) if client else uuid.uuid4().hex
-        consumed = self._store.consume(stream_id, token_id, reference.issued_at_ms, action, now, consume_id, also)
-        return reference if consumed else None
+        if not self._store.consume(stream_id, token_id, reference.issued_at_ms, action, now, consume_id, also):
+            return None
+        try:
+            state = self._streams.fresh_state(stream_id, now)
+        except StoreUnavailable:
+            # refused for the store's fault, not the client's: give the token back (best effort)
+            with contextlib.suppress(StoreUnavailable):
+                self._store.withdraw(also or [])
+                self._store.unconsume(stream_id, token_id, consume_id)
+            raise
+        if state.revoked(reference.issued_at_ms):
+            self._store.withdraw(also or [])
+            return None
+        return reference
 
     def stream_jwt(self, token: str, stream_id: str, action: Action, now: float) -> CredentialRef | None:
         """A JWT stream token valid for this stream and action and not revoked, as a reference."""
@@ -103,7 +126,7 @@ class TokenService:
 
     def list(self, stream_id: str, offset: int, size: int, now: float) -> list[Token]:
         """Live tokens; a revocation shows at once (a fresh read, not the cache)."""
-        revoked_at = self._streams.fresh_state(stream_id).revoked_at_ms
+        revoked_at = self._streams.fresh_state(stream_id, now).revoked_at_ms
         return self._store.list_live(stream_id, now, revoked_at, offset, size)
 
     def revoke_all(self, stream_id: str, now: float) -> bool:

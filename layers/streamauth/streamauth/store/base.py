@@ -6,25 +6,29 @@ One table (`pk`, `sk`, TTL attribute `expiresAt`); every item kind and its key:
 | item | pk | sk |
 |---|---|---|
 | stream state (revocation time, public viewers) | `STREAM#<streamId>` | `META` |
-| one-time token | `STREAM#<streamId>` | `TOKEN#<tokenId>` |
-| subscriber (profile, sealed secret, last step, guesses) | `STREAM#<streamId>` | `SUB#<subscriberId>` |
-| last accepted step of an unregistered subscriber | `STREAM#<streamId>` | `SUBSTATE#<subscriberId>` |
-| guess budget of a client address (unregistered subscribers) | `STREAM#<streamId>` | `GUESSES#<address>` |
+| one-time token | `TOKENS#<streamId>#<shard>` | `TOKEN#<tokenId>` |
+| subscriber (profile, sealed secret, last step, guesses) | `SUBS#<streamId>#<shard>` | `SUB#<subscriberId>` |
+| last accepted step of an unregistered subscriber | `SUBS#<streamId>#<shard>` | `SUBSTATE#<subscriberId>` |
+| guess budget of a client address (unregistered subscribers) | `SUBS#<streamId>#<shard>` | `GUESSES#<address>` |
 | session (an admitted publish or play) | `SESSIONS#<streamId>#<shard>` | `<sessionId>` |
 | service account | `ACCOUNTS` | `SA#<id>` |
 | service-account key (by HMAC of the key) | `SAKEY#<hash>` | `SAKEY` |
 | processed-event marker | `EVENT#<eventId>` | `EVENT` |
 
-Sessions spread over SESSION_SHARDS partitions per stream (store/sessions.py), so a crowd
-on one stream does not write one partition key. TTL deletes late (up to days): every read
-compares expiry with `now` itself.
+A stream's tokens, subscribers and sessions spread over SHARDS partition keys (logic/shards.py;
+the shard from the token id, the subscriber id, the address, the session's owner), so a crowd on
+one stream does not write one partition key; listings merge the shards in sort-key order. Only
+META stays one item per stream, read through each environment's bounded-staleness cache and
+never part of a hot transaction. TTL deletes late (up to days): every read compares expiry with
+`now` itself.
 """
 
 from __future__ import annotations
 
+import heapq
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from streamauth.errors import StoreUnavailable
@@ -105,6 +109,8 @@ def call(operation: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, A
         if error.get("Code") == "ConditionalCheckFailedException":
             item: Any = exc.response.get("Item")
             raise ConditionFailed(item if isinstance(item, dict) else None) from exc
+        if error.get("Code") == "TransactionConflictException":  # a write met an ongoing transaction
+            raise TransactionConflict() from exc
         if error.get("Code") == "TransactionCanceledException":
             cancellations = exc.response.get("CancellationReasons", [])
             reasons = [str(r.get("Code", "None")) for r in cancellations]
@@ -124,14 +130,19 @@ CONFLICT_ATTEMPTS = 5
 
 
 def transact(client: Any, items: list[dict[str, Any]], sleep: Callable[[float], None] = time.sleep) -> None:
-    """TransactWriteItems, tried again (with jittered backoff) while it meets a conflicting
-    transaction, which the SDK does not retry. A conflict writes nothing, so trying again is
-    safe; after CONFLICT_ATTEMPTS the caller gets StoreUnavailable (503). The SDK's own retry of
-    a transaction reuses its ClientRequestToken, so a retried transaction that was applied is
-    not applied twice."""
+    """TransactWriteItems, tried again while it meets a conflicting transaction (retry_conflicts).
+    The SDK's own retry of a transaction reuses its ClientRequestToken, so a retried transaction
+    that was applied is not applied twice."""
+    retry_conflicts(lambda: call(client.transact_write_items, TransactItems=items), sleep)
+
+
+def retry_conflicts(write: Callable[[], Any], sleep: Callable[[float], None] = time.sleep) -> None:
+    """Run a write, again (with jittered backoff) while it meets a conflicting transaction, which
+    the SDK does not retry. A conflict writes nothing, so trying again is safe; after
+    CONFLICT_ATTEMPTS the caller gets TransactionConflict, a StoreUnavailable (503)."""
     for attempt in range(CONFLICT_ATTEMPTS):
         try:
-            call(client.transact_write_items, TransactItems=items)
+            write()
             return
         except TransactionConflict:
             if attempt == CONFLICT_ATTEMPTS - 1:
@@ -161,3 +172,12 @@ def query_items(client: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
         if not last:
             return
         kwargs = {**kwargs, "ExclusiveStartKey": last}
+
+
+def merged_query(client: Any, pks: Iterable[str], **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """The items of a Query over several partition keys (a stream's shards), in sort-key order
+    as if they were one partition: each shard is queried (`:pk` bound per shard) and read only
+    as far as the merge needs."""
+    values = kwargs.pop("ExpressionAttributeValues", {})
+    shards = [query_items(client, **kwargs, ExpressionAttributeValues={**values, ":pk": s(pk)}) for pk in pks]
+    return heapq.merge(*shards, key=lambda item: item["sk"]["S"])

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from streamauth.errors import StoreUnavailable
-from streamauth.logic.sessions import SESSION_SHARDS, SLOT, shard_of
+from streamauth.logic.sessions import SLOT, session_shard
+from streamauth.logic.shards import SHARDS, sharded_pk
 from streamauth.models.sessions import CredentialRef, Session
 from streamauth.models.streams import StreamState
 from streamauth.store.base import (
@@ -35,11 +36,11 @@ PREFIX = "SESSIONS#"
 
 
 def sessions_pk(stream_id: str, shard: int) -> str:
-    return f"{PREFIX}{stream_id}#{shard:02d}"
+    return sharded_pk(PREFIX, stream_id, shard)
 
 
 def session_item_key(stream_id: str, session_id: str) -> dict[str, Any]:
-    return {"pk": s(sessions_pk(stream_id, shard_of(session_id))), "sk": s(session_id)}
+    return {"pk": s(sessions_pk(stream_id, session_shard(session_id))), "sk": s(session_id)}
 
 
 def _item(session: Session) -> dict[str, Any]:
@@ -163,7 +164,7 @@ class SessionStore(TableStore):
             self._client,
             TableName=self._table,
             KeyConditionExpression="pk = :pk AND begins_with(sk, :owner)",
-            ExpressionAttributeValues={":pk": s(sessions_pk(stream_id, shard_of(owner))), ":owner": s(owner)},
+            ExpressionAttributeValues={":pk": s(sessions_pk(stream_id, session_shard(owner))), ":owner": s(owner)},
             ConsistentRead=True,
         )
         return [_session(item) for item in items]
@@ -252,7 +253,7 @@ class SessionStore(TableStore):
 
     def of_stream(self, stream_id: str) -> Iterator[Session]:
         """Every session record of a stream, shard by shard (callers compare leases with now)."""
-        for shard in range(SESSION_SHARDS):
+        for shard in range(SHARDS):
             for item in query_items(
                 self._client,
                 TableName=self._table,

@@ -19,18 +19,6 @@ def meta_key(stream_id: str) -> dict[str, Any]:
     return {"pk": s(stream_pk(stream_id)), "sk": s(META_SK)}
 
 
-def revocation_check(table: str, stream_id: str, issued_at_ms: int) -> dict[str, Any]:
-    """A transaction item: the stream's tokens were not revoked at or after `issued_at_ms`."""
-    return {
-        "ConditionCheck": {
-            "TableName": table,
-            "Key": meta_key(stream_id),
-            "ConditionExpression": "attribute_not_exists(revokedAtMs) OR revokedAtMs < :issued",
-            "ExpressionAttributeValues": {":issued": n(issued_at_ms)},
-        }
-    }
-
-
 def state_of(item: dict[str, Any] | None) -> StreamState:
     """The state a stream's META item holds (no item: never revoked, never opened or closed)."""
     item = item or {}

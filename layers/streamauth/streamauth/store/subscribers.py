@@ -2,9 +2,12 @@
 
 | item | pk | sk |
 |---|---|---|
-| subscriber (profile, sealed secret, last step, guess counter) | `STREAM#<streamId>` | `SUB#<subscriberId>` |
-| last accepted step of an unregistered subscriber | `STREAM#<streamId>` | `SUBSTATE#<subscriberId>` |
-| guess counter of a client address (unregistered subscribers) | `STREAM#<streamId>` | `GUESSES#<address>` |
+| subscriber (profile, sealed secret, last step, guess counter) | `SUBS#<streamId>#<shard>` | `SUB#<subscriberId>` |
+| last accepted step of an unregistered subscriber | `SUBS#<streamId>#<shard>` | `SUBSTATE#<subscriberId>` |
+| guess counter of a client address (unregistered subscribers) | `SUBS#<streamId>#<shard>` | `GUESSES#<address>` |
+
+The shard is drawn from the subscriber id (the address for a guess counter): a crowd of
+subscribers on one stream writes SHARDS partition keys, not one; listings merge the shards.
 
 A guess counter (`failures`, `lockouts`, `attemptAtMs`, `attemptId`, `series`) lives on the
 profile of a stored subscriber, and per stream and client address for unregistered ones. A
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Literal
 
+from streamauth.logic.shards import SHARDS, shard_of, sharded_pk
 from streamauth.logic.totp import MAX_FAILURES
 from streamauth.models.common import Action
 from streamauth.models.subscribers import Subscriber
@@ -35,13 +39,13 @@ from streamauth.store.base import (
     call,
     get_n,
     get_s,
+    merged_query,
     n,
-    query_items,
     s,
-    stream_pk,
     transact,
 )
 
+PREFIX = "SUBS#"
 PROFILE = "SUB#"
 STATE = "SUBSTATE#"
 GUESSES = "GUESSES#"
@@ -49,8 +53,16 @@ Outcome = Literal["applied", "unknown", "stale"]
 NOT_NEWER = "(attribute_not_exists(changedAtMs) OR changedAtMs <= :at)"  # no change newer than this intent
 
 
+def subscribers_pk(stream_id: str, shard: int) -> str:
+    return sharded_pk(PREFIX, stream_id, shard)
+
+
+def _shards(stream_id: str) -> list[str]:
+    return [subscribers_pk(stream_id, shard) for shard in range(SHARDS)]
+
+
 def _key(stream_id: str, prefix: str, name: str) -> dict[str, Any]:
-    return {"pk": s(stream_pk(stream_id)), "sk": s(prefix + name)}
+    return {"pk": s(subscribers_pk(stream_id, shard_of(name))), "sk": s(prefix + name)}
 
 
 def profile_key(stream_id: str, subscriber_id: str) -> dict[str, Any]:
@@ -199,12 +211,13 @@ class SubscriberStore(TableStore):
         return "applied"
 
     def delete_all(self, stream_id: str) -> int:
-        """Every subscriber of the stream (profiles and replay states)."""
-        items = query_items(
+        """Every subscriber of the stream (profiles and replay states), shard by shard."""
+        items = merged_query(
             self._client,
+            _shards(stream_id),
             TableName=self._table,
             KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-            ExpressionAttributeValues={":pk": s(stream_pk(stream_id)), ":prefix": s("SUB")},
+            ExpressionAttributeValues={":prefix": s("SUB")},
             ProjectionExpression="pk, sk",
         )
         keys = [{"pk": item["pk"], "sk": item["sk"]} for item in items]
@@ -426,12 +439,14 @@ class SubscriberStore(TableStore):
         return None
 
     def list(self, stream_id: str, offset: int, size: int) -> list[Subscriber]:
-        """Profiles in subscriberId order from `offset`, paging through DynamoDB as needed."""
-        items = query_items(
+        """Profiles in subscriberId order from `offset`, paging through DynamoDB as needed (every
+        shard queried, merged in subscriberId order)."""
+        items = merged_query(
             self._client,
+            _shards(stream_id),
             TableName=self._table,
             KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-            ExpressionAttributeValues={":pk": s(stream_pk(stream_id)), ":prefix": s(PROFILE)},
+            ExpressionAttributeValues={":prefix": s(PROFILE)},
         )
         return [subscriber_of(item) for item in islice(items, offset, offset + size)]
 

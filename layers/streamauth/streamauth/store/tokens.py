@@ -1,11 +1,14 @@
-"""One-time stream tokens in DynamoDB (`STREAM#<streamId>` / `TOKEN#<tokenId>`)."""
+"""One-time stream tokens in DynamoDB (`TOKENS#<streamId>#<shard>` / `TOKEN#<tokenId>`, the
+shard from the token id: a crowd's tokens spread over the stream's shards)."""
 
 from __future__ import annotations
 
+import contextlib
 from itertools import islice
 from typing import Any
 
 from streamauth.errors import StoreUnavailable
+from streamauth.logic.shards import SHARDS, shard_of, sharded_pk
 from streamauth.models.common import Action
 from streamauth.models.tokens import Token
 from streamauth.store.base import (
@@ -16,20 +19,24 @@ from streamauth.store.base import (
     call,
     get_n,
     get_s,
+    merged_query,
     n,
-    query_items,
+    retry_conflicts,
     s,
-    stream_pk,
     transact,
 )
-from streamauth.store.streams import revocation_check
 
+PREFIX = "TOKENS#"
 TOKEN_PREFIX = "TOKEN#"
 REUSE_SECONDS = 10
 
 
+def tokens_pk(stream_id: str, shard: int) -> str:
+    return sharded_pk(PREFIX, stream_id, shard)
+
+
 def token_key(stream_id: str, token_id: str) -> dict[str, Any]:
-    return {"pk": s(stream_pk(stream_id)), "sk": s(TOKEN_PREFIX + token_id)}
+    return {"pk": s(tokens_pk(stream_id, shard_of(token_id))), "sk": s(TOKEN_PREFIX + token_id)}
 
 
 class TokenStore(TableStore):
@@ -60,37 +67,33 @@ class TokenStore(TableStore):
             if not failed.item or get_n(failed.item, "createdAtMs") != created_at_ms:
                 raise StoreUnavailable() from failed
 
-    def consume_items(
+    def consume_update(
         self, stream_id: str, token_id: str, created_at_ms: int, action: Action, now: float, consume_id: str
-    ) -> list[dict[str, Any]]:
-        """The transaction items that use a one-time token: the stream's tokens were not revoked
-        since it was made, and the token is live and unused — then it is marked used by
-        `consume_id`. The same `consume_id` within REUSE_SECONDS of the first use counts as that
-        use again: the SDK's own retry of an applied write, or a media server asking twice for one
-        client (MediaMTX authenticates an RTSP read at DESCRIBE and again at SETUP)."""
-        return [
-            revocation_check(self._table, stream_id, created_at_ms),
-            {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": token_key(stream_id, token_id),
-                    "UpdateExpression": "SET consumedBy = :cid, consumedAtMs = if_not_exists(consumedAtMs, :nowms)",
-                    "ConditionExpression": (
-                        "attribute_exists(pk) AND createdAtMs = :created AND #type = :type AND expireDate > :now"
-                        " AND (attribute_not_exists(consumedBy) OR (consumedBy = :cid AND consumedAtMs > :since))"
-                    ),
-                    "ExpressionAttributeNames": {"#type": "type"},
-                    "ExpressionAttributeValues": {
-                        ":created": n(created_at_ms),
-                        ":type": s(action),
-                        ":now": n(int(now)),
-                        ":cid": s(consume_id),
-                        ":nowms": n(int(now * 1000)),
-                        ":since": n(int((now - REUSE_SECONDS) * 1000)),
-                    },
-                }
+    ) -> dict[str, Any]:
+        """The write that uses a one-time token: it is live, unused and of this type — then it is
+        marked used by `consume_id`. The same `consume_id` within REUSE_SECONDS of the first use
+        counts as that use again: the SDK's own retry of an applied write, or a media server asking
+        twice for one client (MediaMTX authenticates an RTSP read at DESCRIBE and again at SETUP).
+        The stream's revocation is NOT part of it (service/tokens.py checks it after the write), so
+        no two admissions of a stream ever share an item."""
+        return {
+            "TableName": self._table,
+            "Key": token_key(stream_id, token_id),
+            "UpdateExpression": "SET consumedBy = :cid, consumedAtMs = if_not_exists(consumedAtMs, :nowms)",
+            "ConditionExpression": (
+                "attribute_exists(pk) AND createdAtMs = :created AND #type = :type AND expireDate > :now"
+                " AND (attribute_not_exists(consumedBy) OR (consumedBy = :cid AND consumedAtMs > :since))"
+            ),
+            "ExpressionAttributeNames": {"#type": "type"},
+            "ExpressionAttributeValues": {
+                ":created": n(created_at_ms),
+                ":type": s(action),
+                ":now": n(int(now)),
+                ":cid": s(consume_id),
+                ":nowms": n(int(now * 1000)),
+                ":since": n(int((now - REUSE_SECONDS) * 1000)),
             },
-        ]
+        }
 
     def consume(
         self,
@@ -102,17 +105,40 @@ class TokenStore(TableStore):
         consume_id: str,
         also: list[dict[str, Any]] | None = None,
     ) -> bool:
-        """Use a one-time token in ONE request (a transaction, with `also` written with it):
-        true for exactly one caller however many race; false when it is unknown, expired,
-        used, of another type, or revoked."""
+        """Use a one-time token in ONE request — a conditional UpdateItem, or a transaction with
+        `also` written with it: true for exactly one caller however many race; false when it is
+        unknown, expired, used or of another type."""
+        update = self.consume_update(stream_id, token_id, created_at_ms, action, now, consume_id)
         try:
-            transact(
-                self._client,
-                [*self.consume_items(stream_id, token_id, created_at_ms, action, now, consume_id), *(also or [])],
-            )
-        except TransactionCanceled:
+            if also:
+                transact(self._client, [{"Update": update}, *also])
+            else:
+                retry_conflicts(lambda: call(self._client.update_item, **update))
+        except (TransactionCanceled, ConditionFailed):
             return False
         return True
+
+    def withdraw(self, written: list[dict[str, Any]]) -> None:
+        """Delete what a consume wrote with its token (its `also` Puts: a session) when the
+        admission is refused after all: the stream's tokens were revoked as it was written."""
+        for entry in written:
+            put = entry.get("Put")
+            if put:
+                key = {"pk": put["Item"]["pk"], "sk": put["Item"]["sk"]}
+                call(self._client.delete_item, TableName=put.get("TableName", self._table), Key=key)
+
+    def unconsume(self, stream_id: str, token_id: str, consume_id: str) -> None:
+        """Make a token used by `consume_id` unused again (its admission failed for the store's
+        fault); a use by anyone else stands."""
+        with contextlib.suppress(ConditionFailed):
+            call(
+                self._client.update_item,
+                TableName=self._table,
+                Key=token_key(stream_id, token_id),
+                UpdateExpression="REMOVE consumedBy, consumedAtMs",
+                ConditionExpression="consumedBy = :cid",
+                ExpressionAttributeValues={":cid": s(consume_id)},
+            )
 
     def get(self, stream_id: str, token_id: str) -> tuple[Token, int, bool] | None:
         """(token, createdAtMs, consumed) as stored, whatever its expiry; None when absent."""
@@ -125,14 +151,15 @@ class TokenStore(TableStore):
         return _token(item), get_n(item, "createdAtMs") or 0, "consumedBy" in item
 
     def list_live(self, stream_id: str, now: float, revoked_at_ms: int | None, offset: int, size: int) -> list[Token]:
-        """Live tokens (not expired, consumed or revoked) in tokenId order, from `offset`."""
-        items = query_items(
+        """Live tokens (not expired, consumed or revoked) in tokenId order, from `offset` (every
+        shard queried, merged in tokenId order)."""
+        items = merged_query(
             self._client,
+            (tokens_pk(stream_id, shard) for shard in range(SHARDS)),
             TableName=self._table,
             KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
             FilterExpression="expireDate > :now AND createdAtMs > :revoked AND attribute_not_exists(consumedBy)",
             ExpressionAttributeValues={
-                ":pk": s(stream_pk(stream_id)),
                 ":prefix": s(TOKEN_PREFIX),
                 ":now": n(int(now)),
                 ":revoked": n(revoked_at_ms if revoked_at_ms is not None else -1),
