@@ -68,11 +68,12 @@ def clock() -> Iterator[FakeClock]:
 
 def reset_layer_state() -> None:
     from streamauth import aws, settings
-    from streamauth.service import streams
+    from streamauth.service import issuers, streams
 
     settings.reset_caches()
     aws.reset_clients()
     streams.states.forget()
+    issuers.forget()
 
 
 @dataclass

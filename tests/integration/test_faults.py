@@ -106,7 +106,7 @@ def test_confirming_read_that_fails_is_503_and_gives_the_token_back(aws: Aws, fa
     503 and the token is unused again (nothing half-written)."""
     token = issue()["tokenId"]
     validate(issue()["tokenId"])  # the stream's state is cached: the next use reads it fresh
-    faults.fail("GetItem", kind, times=SDK_ATTEMPTS)
+    faults.fail("BatchGetItem", kind, times=SDK_ATTEMPTS)
     body = {"tokenId": token, "streamId": "stream1", "type": "publish"}
     assert is_503(call("ValidateTokenFunction", event("validate_token", body=body)))
     assert validate(token) is True
@@ -240,7 +240,7 @@ def test_hook_admission_whose_confirming_read_fails_leaves_no_session(
     from streamauth.service.streams import stream_service
 
     stream_service().state("cam1", clock())  # cached: the hook's one read is the confirming one
-    faults.fail("GetItem", "throttle", times=SDK_ATTEMPTS)
+    faults.fail("BatchGetItem", "throttle", times=SDK_ATTEMPTS)
     assert is_503(hook("NginxHookFunction", "hook_nginx", body))
     assert items(aws, "SESSIONS#") == []
     assert hook("NginxHookFunction", "hook_nginx", body).status == 200  # the token was given back

@@ -194,10 +194,10 @@ def test_dynamodb_requests_per_admission_and_per_check(aws: Aws, clock: FakeCloc
     seen: list[str] = []
     dynamodb_client().meta.events.register("before-call.dynamodb.*", lambda model, **_: seen.append(model.name))
     cookie = admitted(token)
-    # consume the token and record the session (one transaction), then confirm the stream's
-    # tokens were not revoked meanwhile (one strongly consistent read; the stream's item is in no
-    # transaction, where a crowd's admissions would conflict on it)
-    assert seen == ["TransactWriteItems", "GetItem"]
+    # consume the token and record the session (one transaction), then confirm the token was
+    # not revoked meanwhile (one strongly consistent BatchGetItem of it and its stream; the
+    # stream's item is in no transaction, where a crowd's admissions would conflict on it)
+    assert seen == ["TransactWriteItems", "BatchGetItem"]
     seen.clear()
     assert check(SEGMENT, cookie).status == 200
     assert seen == ["BatchGetItem"]  # the session and its stream, fresh: one request

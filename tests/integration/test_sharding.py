@@ -38,8 +38,8 @@ def revoke_on_first_read(aws: Aws, clock: FakeClock, stream: str) -> list[str]:
 
     landed: list[str] = []
 
-    def revoke(params: dict[str, Any], **_: Any) -> None:
-        if landed or params.get("Key", {}).get("sk", {}).get("S") != "META":
+    def revoke(**_: Any) -> None:
+        if landed:
             return
         aws.client("dynamodb").update_item(
             TableName=aws.table_name,
@@ -49,7 +49,7 @@ def revoke_on_first_read(aws: Aws, clock: FakeClock, stream: str) -> list[str]:
         )
         landed.append("revoked")
 
-    dynamodb_client().meta.events.register("provide-client-params.dynamodb.GetItem", revoke)
+    dynamodb_client().meta.events.register("before-call.dynamodb.BatchGetItem", revoke)
     return landed
 
 

@@ -215,18 +215,18 @@ def test_revoke_costs_one_request_however_many_tokens(aws: Aws, clock: FakeClock
 
 
 def test_validate_costs_two_requests_and_a_cached_revocation_none(aws: Aws, clock: FakeClock) -> None:
-    """The token is used (one UpdateItem), then the stream's revocation read (one strongly
-    consistent GetItem): two requests, cold or warm. A revocation this environment has already
+    """The token is used (one UpdateItem), then read back with the stream's revocation (one
+    strongly consistent BatchGetItem): two requests, cold or warm. A revocation this environment has already
     read refuses with no request at all."""
     from streamauth.aws import dynamodb_client
 
     first, second, third = issue(), issue(), issue()
     seen = _count_requests(dynamodb_client())
     assert validate(first["tokenId"]) is True
-    assert seen == ["UpdateItem", "GetItem"]
+    assert seen == ["UpdateItem", "BatchGetItem"]
     seen.clear()
     assert validate(second["tokenId"]) is True
-    assert seen == ["UpdateItem", "GetItem"]
+    assert seen == ["UpdateItem", "BatchGetItem"]
     clock.advance(1)
     revoke()
     validate(issue()["tokenId"])  # a later token: the revocation is now in this environment's cache

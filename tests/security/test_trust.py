@@ -359,10 +359,10 @@ def test_numbers_must_be_json_numbers(
 # -- finding 8: a revocation landing at any point of a validation is seen -----------------------
 
 
-@pytest.mark.parametrize("lands_before", ["UpdateItem", "GetItem"])
+@pytest.mark.parametrize("lands_before", ["UpdateItem", "BatchGetItem"])
 def test_a_revocation_landing_during_a_validation_wins(aws: Aws, clock: FakeClock, lands_before: str) -> None:
-    """Validation uses the token (one UpdateItem), then reads the stream's revocation (one
-    strongly consistent GetItem; the stream's item is in no write, so a crowd never conflicts on
+    """Validation uses the token (one UpdateItem), then reads it back with the stream's
+    revocation (one strongly consistent BatchGetItem; the stream's item is in no write, so a crowd never conflicts on
     it). A revocation landing before the write, or between the write and the read, refuses."""
     from streamauth.aws import dynamodb_client
     from streamauth.models.tokens import TokenRequest, ValidateRequest
@@ -376,7 +376,7 @@ def test_a_revocation_landing_during_a_validation_wins(aws: Aws, clock: FakeCloc
     client = dynamodb_client()
     client.meta.events.register("before-call.dynamodb.*", lambda model, **_: seen.append(model.name))
     assert tokens.validate(ValidateRequest(first.token_id, "s1", "play", None), clock()) is True
-    assert seen == ["UpdateItem", "GetItem"]
+    assert seen == ["UpdateItem", "BatchGetItem"]
     event_name = f"before-call.dynamodb.{lands_before}"
 
     def revoke_first(**_: Any) -> None:

@@ -36,6 +36,8 @@ def stream_jwt_claims(request: TokenRequest, now: float) -> dict[str, Any]:
     }
     if request.room_id is not None:
         claims["roomId"] = request.room_id
+    if request.issued_by is not None:
+        claims["sa"] = request.issued_by  # the issuing service account: deleting it ends the token
     return claims
 
 

@@ -43,6 +43,11 @@ class Principal:
         return ALL_SCOPES in self.scopes or scope in self.scopes
 
     @property
+    def service_account(self) -> str | None:
+        """The service account's id when the caller is one (the issuer its tokens record)."""
+        return self.id if self.kind == SERVICE_ACCOUNT else None
+
+    @property
     def stream_id(self) -> str | None:
         """A viewer's stream."""
         value = self.attributes.get("stream_id")

@@ -26,6 +26,7 @@ class CredentialRef:
     issued_at_ms: int | None = None  # for revocation checks; None: a JWT without iat
     expires_at: int | None = None  # a JWT's exp (unix s)
     subscriber_id: str | None = None
+    account: str | None = None  # the service account that issued the token: its deletion ends it
 
 
 @dataclass(frozen=True)

@@ -43,9 +43,10 @@ class TokenRequest:
     expire_date: int
     type: Action
     room_id: str | None
+    issued_by: str | None = None  # the service account asking (None: an operator JWT)
 
     @classmethod
-    def parse(cls, stream_id: object, query: dict[str, str], now: float) -> TokenRequest:
+    def parse(cls, stream_id: object, query: dict[str, str], now: float, issued_by: str | None = None) -> TokenRequest:
         expire_date = parse_int(query.get("expireDate"), "expireDate", maximum=MAX_UNIX_SECONDS)
         if expire_date <= now:
             raise BadRequest("expireDate", "must be in the future (unix seconds)")
@@ -54,6 +55,7 @@ class TokenRequest:
             expire_date=expire_date,
             type=parse_action(query.get("type")),
             room_id=parse_text(query.get("roomId"), "roomId"),
+            issued_by=issued_by,
         )
 
 

@@ -72,8 +72,12 @@ class AccessService:
             if request.asks_twice and request.client_ip
             else None
         )
-        used = self._tokens.consume(request.stream_id, token, request.action, now, also, client) is not None
-        return Decision(True, ALLOWED, session.session_id) if used else Decision(False, INVALID_TOKEN)
+        used = self._tokens.consume(request.stream_id, token, request.action, now, also, client)
+        if used is None:
+            return Decision(False, INVALID_TOKEN)
+        if used.account is not None:  # learnt from the token as it was used: renews check it
+            self._sessions.set_account(session, used.account)
+        return Decision(True, ALLOWED, session.session_id)
 
     def _subscriber(self, request: HookRequest, subscriber_id: str, code: str, now: float) -> Decision:
         checked = self._subscribers.check(

@@ -18,6 +18,7 @@ from streamauth.models.hooks import HookRequest, PresentedCredentials
 from streamauth.models.sessions import CredentialRef, Session
 from streamauth.models.streams import StreamState
 from streamauth.models.subscribers import Subscriber
+from streamauth.service.issuers import Issuers, issuers
 from streamauth.service.streams import StreamService, stream_service
 from streamauth.service.viewers import ViewerService, viewer_service
 from streamauth.settings import get_settings
@@ -33,6 +34,7 @@ REVOKED = "revoked"
 EXPIRED = "expired"
 STREAM_CLOSED = "stream_closed"
 SUBSCRIBER_DELETED = "subscriber_deleted"
+ACCOUNT_DELETED = "account_deleted"  # the service account that issued the token was deleted
 BLOCKED = "blocked"
 
 
@@ -58,12 +60,14 @@ class SessionService:
         viewers: ViewerService,
         subscribers: SubscriberStore,
         jwt_expiry_ends_sessions: bool,
+        issuers: Issuers,
     ) -> None:
         self._store = store
         self._streams = streams
         self._viewers = viewers
         self._subscribers = subscribers
         self._jwt_expiry_ends = jwt_expiry_ends_sessions
+        self._issuers = issuers
 
     @staticmethod
     def key(hook: HookRequest, action: Action) -> str:
@@ -122,6 +126,10 @@ class SessionService:
         session = self.new(hook, credential, subscriber_session_id(subscriber_id, slot), now)
         return session, self._store.put_item(session, now)
 
+    def set_account(self, session: Session, account: str) -> None:
+        """Record the service account that issued the session's one-time token."""
+        self._store.set_account(session.stream_id, session.session_id, account)
+
     def find(self, hook: HookRequest, action: Action) -> Session | None:
         """The session this hook names: the same server identity, stream, action and credential."""
         key = self.key(hook, action)
@@ -154,8 +162,10 @@ class SessionService:
 
     def recheck(self, session: Session, now: float, state: StreamState | None = None) -> str | None:
         """Why the session's credential no longer admits it, or None while it still does; against
-        `state` when the caller read it, else the stream's cached state."""
+        `state` when the caller read it, else the stream's cached state (and the issuing service
+        account's standing likewise: read fresh along with a fresh state)."""
         credential = session.credential
+        fresh = state is not None
         if credential.kind == "subscriber":
             if slot_of(session.session_id) is None:
                 return None  # not stored: nothing was revoked
@@ -169,6 +179,8 @@ class SessionService:
                 return REVOKED if state.revoked(credential.issued_at_ms) else STREAM_CLOSED
         elif state.revoked(credential.issued_at_ms):
             return REVOKED
+        if credential.account is not None and not self._issuers.stands(credential.account, now, fresh=fresh):
+            return ACCOUNT_DELETED
         expirable = credential.kind in ("jwt", "viewer") and self._jwt_expiry_ends
         if expirable and credential.expires_at is not None and now >= credential.expires_at:
             return EXPIRED
@@ -225,4 +237,5 @@ def session_service() -> SessionService:
         viewer_service(),
         subscriber_store(),
         get_settings().jwt_expiry_ends_sessions,
+        issuers(),
     )

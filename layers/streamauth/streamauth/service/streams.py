@@ -24,11 +24,14 @@ class StreamStates:
         if cached is not None:
             return cached
         state = store.state(stream_id)
+        self.put(stream_id, state, now)
+        return state
+
+    def put(self, stream_id: str, state: StreamState, now: float) -> None:
         with self._lock:
             if len(self._entries) >= MAX_CACHED_STREAMS:
                 self._entries.clear()
             self._entries[stream_id] = (now, state)
-        return state
 
     def peek(self, stream_id: str, now: float, seconds: float) -> StreamState | None:
         """The cached state if it is at most `seconds` old, else None (no request)."""
@@ -55,6 +58,10 @@ class StreamService:
     def state(self, stream_id: str, now: float) -> StreamState:
         """The stream's state, at most the cache time old."""
         return states.get(self._store, stream_id, now, self._cache_seconds)
+
+    def remember(self, stream_id: str, state: StreamState, now: float) -> None:
+        """Cache a state the caller read fresh (strongly consistent) at `now`."""
+        states.put(stream_id, state, now)
 
     def cached_state(self, stream_id: str, now: float) -> StreamState | None:
         """The stream's state if this environment holds it at most the cache time old (no

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from streamauth.errors import StoreUnavailable
@@ -20,6 +21,7 @@ from streamauth.logic.tokens import (
 from streamauth.models.common import Action
 from streamauth.models.sessions import CredentialRef
 from streamauth.models.tokens import MediaMtxTokenRequest, Token, TokenRequest, ValidateRequest
+from streamauth.service.issuers import Issuers, issuers
 from streamauth.service.jwt_codecs import JwtCodec, mediamtx_codec, stream_codec
 from streamauth.service.streams import StreamService, stream_service
 from streamauth.settings import get_settings
@@ -27,17 +29,18 @@ from streamauth.store import TokenStore, token_store
 
 
 class TokenService:
-    def __init__(self, store: TokenStore, streams: StreamService, codec: JwtCodec) -> None:
+    def __init__(self, store: TokenStore, streams: StreamService, codec: JwtCodec, issuers: Issuers) -> None:
         self._store = store
         self._streams = streams
         self._codec = codec  # keys read on use: a function holds only the keys it needs
+        self._issuers = issuers
 
     def issue_one_time(self, request: TokenRequest, now: float) -> Token:
         created_at_ms = int(now * 1000)
         token = Token(
             new_token_id(created_at_ms), request.stream_id, request.expire_date, request.type, request.room_id
         )
-        self._store.put(token, created_at_ms)
+        self._store.put(token, created_at_ms, request.issued_by)
         return token
 
     def issue_jwt(self, request: TokenRequest, now: float) -> Token:
@@ -90,7 +93,9 @@ class TokenService:
         finds the session already written, for the enforcer to end. So no revocation is missed,
         and the stream's META item is only read — in no transaction, where a crowd's concurrent
         admissions would conflict on it. A revocation the cache already knows refuses without a
-        request. Two requests: the write and one strongly consistent read (which warms the cache)."""
+        request. Two requests: the write, and one strongly consistent BatchGetItem of the stream's
+        state (which warms the cache) and the token (its issuing service account, if any: a
+        deleted one refuses, with one more read)."""
         reference = self.one_time_ref(token_id)
         if reference is None or reference.issued_at_ms is None:
             return None  # not an id streamauth made: nothing to look up
@@ -101,17 +106,21 @@ class TokenService:
         if not self._store.consume(stream_id, token_id, reference.issued_at_ms, action, now, consume_id, also):
             return None
         try:
-            state = self._streams.fresh_state(stream_id, now)
+            state, account = self._store.confirm(stream_id, token_id)
+            self._streams.remember(stream_id, state, now)
+            refused = state.revoked(reference.issued_at_ms) or (
+                account is not None and not self._issuers.stands(account, now, fresh=True)
+            )
         except StoreUnavailable:
             # refused for the store's fault, not the client's: give the token back (best effort)
             with contextlib.suppress(StoreUnavailable):
                 self._store.withdraw(also or [])
                 self._store.unconsume(stream_id, token_id, consume_id)
             raise
-        if state.revoked(reference.issued_at_ms):
+        if refused:
             self._store.withdraw(also or [])
             return None
-        return reference
+        return replace(reference, account=account)
 
     def stream_jwt(self, token: str, stream_id: str, action: Action, now: float) -> CredentialRef | None:
         """A JWT stream token valid for this stream and action and not revoked, as a reference."""
@@ -122,7 +131,12 @@ class TokenService:
         issued_at_ms = jwt_issued_at_ms(claims)
         if self._streams.state(stream_id, now).revoked(issued_at_ms):
             return None
-        return CredentialRef("jwt", credential_ref(token), issued_at_ms=issued_at_ms, expires_at=int(claims["exp"]))
+        account = claims.get("sa") if isinstance(claims.get("sa"), str) else None
+        if account is not None and not self._issuers.stands(account, now):
+            return None  # its service account was deleted
+        return CredentialRef(
+            "jwt", credential_ref(token), issued_at_ms=issued_at_ms, expires_at=int(claims["exp"]), account=account
+        )
 
     def list(self, stream_id: str, offset: int, size: int, now: float) -> list[Token]:
         """Live tokens; a revocation shows at once (a fresh read, not the cache)."""
@@ -136,7 +150,7 @@ class TokenService:
 
 def token_service() -> TokenService:
     """Built on first use, from cached settings, keys (rotation-aware) and client."""
-    return TokenService(token_store(), stream_service(), stream_codec())
+    return TokenService(token_store(), stream_service(), stream_codec(), issuers())
 
 
 def issue_mediamtx_token(request: MediaMtxTokenRequest, now: float) -> str:

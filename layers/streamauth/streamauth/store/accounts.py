@@ -85,6 +85,17 @@ class AccountStore(TableStore):
             return None
         return _account(item), get_s(item, "keyHash") or ""
 
+    def exists(self, account_id: str) -> bool:
+        """Whether the account stands (one strongly consistent GetItem of its key only)."""
+        reply = call(
+            self._client.get_item,
+            TableName=self._table,
+            Key=_account_key(account_id),
+            ConsistentRead=True,
+            ProjectionExpression="pk",
+        )
+        return bool(reply.get("Item"))
+
     def find_by_key_hash(self, key_hash: str) -> tuple[str, str, tuple[str, ...]] | None:
         """(account id, name, scopes) for a live key, else None. One GetItem."""
         reply = call(self._client.get_item, TableName=self._table, Key=_key_key(key_hash))

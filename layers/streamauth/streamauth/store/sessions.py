@@ -10,10 +10,10 @@ by identity. Every read compares the lease (`expiresAt`) with now.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from streamauth.errors import StoreUnavailable
 from streamauth.logic.sessions import SLOT, session_shard
 from streamauth.logic.shards import SHARDS, sharded_pk
 from streamauth.models.sessions import CredentialRef, Session
@@ -23,6 +23,7 @@ from streamauth.store.base import (
     ConditionFailed,
     TableStore,
     batch_delete,
+    batch_get,
     call,
     get_n,
     get_s,
@@ -62,6 +63,7 @@ def _item(session: Session) -> dict[str, Any]:
         "serverSession": session.server_session,
         "clientIp": session.client_ip,
         "subscriberId": credential.subscriber_id,
+        "account": credential.account,
         "protocol": session.protocol,
         "kickId": session.kick_id,
         "serverId": session.server_id,
@@ -92,6 +94,7 @@ def _session(item: dict[str, Any]) -> Session:
             issued_at_ms=get_n(item, "issuedAtMs"),
             expires_at=get_n(item, "credentialExpiresAt"),
             subscriber_id=get_s(item, "subscriberId"),
+            account=get_s(item, "account"),
         ),
         started_at_ms=get_n(item, "startedAtMs") or 0,
         last_seen_at_ms=get_n(item, "lastSeenAtMs") or 0,
@@ -142,20 +145,23 @@ class SessionStore(TableStore):
 
     def get_with_stream_state(self, stream_id: str, session_id: str) -> tuple[Session | None, StreamState]:
         """A session and its stream's state, both strongly consistent, in ONE BatchGetItem."""
-        keys = [session_item_key(stream_id, session_id), meta_key(stream_id)]
-        request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
-        items: list[dict[str, Any]] = []
-        for _ in range(5):  # unprocessed keys are rare; retry them a few times
-            reply = call(self._client.batch_get_item, RequestItems=request)
-            items.extend(reply.get("Responses", {}).get(self._table, []))
-            request = reply.get("UnprocessedKeys") or {}
-            if not request:
-                break
-        else:
-            raise StoreUnavailable()
+        items = batch_get(self._client, self._table, [session_item_key(stream_id, session_id), meta_key(stream_id)])
         session = next((i for i in items if get_s(i, "sk") == session_id), None)
         meta = next((i for i in items if get_s(i, "sk") == META_SK), None)
         return (_session(session) if session else None), state_of(meta)
+
+    def set_account(self, stream_id: str, session_id: str, account: str) -> None:
+        """Record the service account that issued the session's one-time token (known only once
+        the token was read back): its deletion then ends the session at a renew."""
+        with contextlib.suppress(ConditionFailed):  # ended meanwhile: nothing to mark
+            call(
+                self._client.update_item,
+                TableName=self._table,
+                Key=session_item_key(stream_id, session_id),
+                UpdateExpression="SET account = :account",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":account": s(account)},
+            )
 
     def of_subscriber(self, stream_id: str, subscriber_id: str) -> list[Session]:
         """Every session record of a subscriber (live or not: callers compare leases with now)."""

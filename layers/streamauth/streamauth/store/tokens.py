@@ -10,12 +10,14 @@ from typing import Any
 from streamauth.errors import StoreUnavailable
 from streamauth.logic.shards import SHARDS, shard_of, sharded_pk
 from streamauth.models.common import Action
+from streamauth.models.streams import StreamState
 from streamauth.models.tokens import Token
 from streamauth.store.base import (
     TTL_ATTRIBUTE,
     ConditionFailed,
     TableStore,
     TransactionCanceled,
+    batch_get,
     call,
     get_n,
     get_s,
@@ -25,6 +27,7 @@ from streamauth.store.base import (
     s,
     transact,
 )
+from streamauth.store.streams import META_SK, meta_key, state_of
 
 PREFIX = "TOKENS#"
 TOKEN_PREFIX = "TOKEN#"
@@ -40,7 +43,7 @@ def token_key(stream_id: str, token_id: str) -> dict[str, Any]:
 
 
 class TokenStore(TableStore):
-    def put(self, token: Token, created_at_ms: int) -> None:
+    def put(self, token: Token, created_at_ms: int, issued_by: str | None = None) -> None:
         item = {
             **token_key(token.stream_id, token.token_id),
             "kind": s("token"),
@@ -53,6 +56,8 @@ class TokenStore(TableStore):
         }
         if token.room_id is not None:
             item["roomId"] = s(token.room_id)
+        if issued_by is not None:
+            item["issuedBy"] = s(issued_by)
         try:
             call(
                 self._client.put_item,
@@ -117,6 +122,15 @@ class TokenStore(TableStore):
         except (TransactionCanceled, ConditionFailed):
             return False
         return True
+
+    def confirm(self, stream_id: str, token_id: str) -> tuple[StreamState, str | None]:
+        """After a use: the stream's state and the service account that issued the token (None:
+        an operator), both read strongly consistent in ONE BatchGetItem."""
+        token = token_key(stream_id, token_id)
+        items = batch_get(self._client, self._table, [meta_key(stream_id), token])
+        meta = next((i for i in items if get_s(i, "sk") == META_SK), None)
+        used = next((i for i in items if get_s(i, "sk") == token["sk"]["S"]), None)
+        return state_of(meta), (get_s(used, "issuedBy") if used else None)
 
     def withdraw(self, written: list[dict[str, Any]]) -> None:
         """Delete what a consume wrote with its token (its `also` Puts: a session) when the
