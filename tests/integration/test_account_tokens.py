@@ -105,3 +105,29 @@ def test_an_operators_one_time_token_still_costs_two_requests(aws: Aws, clock: F
     dynamodb_client().meta.events.register("before-call.dynamodb.*", lambda model, **_: seen.append(model.name))
     assert nginx_publish(token, client=5).status == 200
     assert seen == ["TransactWriteItems", "BatchGetItem"]
+
+
+def test_a_room_token_of_a_deleted_account_no_longer_checks(aws: Aws, clock: FakeClock) -> None:
+    account = create_account(scopes=["tokens:write"])
+    context = authorize(f"Token {account['key']}")
+    query = {"expireDate": str(FUTURE), "type": "publish", "roomId": "room1"}
+    evt = as_caller("issue_token", context, pathParameters={"id": "stream1"}, queryStringParameters=query)
+    room_token = call("IssueTokenFunction", evt).body["tokenId"]
+    assert validate(room_token, roomId="room1") is True  # checked, not consumed
+    delete_account(account["id"])
+    clock.advance(6)
+    assert validate(room_token, roomId="room1") is False
+
+
+def test_an_admission_whose_issuer_record_fails_still_stands(aws: Aws, clock: FakeClock) -> None:
+    """The account is written on the session after the admission: if that write fails, the
+    client (whose token and account were good) is still admitted, once."""
+    from streamauth.aws import dynamodb_client
+    from tests.faults import Faults
+
+    account = create_account(scopes=["tokens:write"])
+    token = issue_as(authorize(f"Token {account['key']}"))
+    Faults(dynamodb_client()).fail("UpdateItem", "throttle", times=4)
+    assert nginx_publish(token, client=6).status == 200
+    assert [item.get("account") for item in sessions(aws)] == [None]
+    assert nginx_publish(token, client=6).status == 403

@@ -76,7 +76,10 @@ class AccessService:
         if used is None:
             return Decision(False, INVALID_TOKEN)
         if used.account is not None:  # learnt from the token as it was used: renews check it
-            self._sessions.set_account(session, used.account)
+            # if this write fails the admission still stands (the token and its account were
+            # good); only this session's renews will not see the account's deletion
+            with contextlib.suppress(StoreUnavailable):
+                self._sessions.set_account(session, used.account)
         return Decision(True, ALLOWED, session.session_id)
 
     def _subscriber(self, request: HookRequest, subscriber_id: str, code: str, now: float) -> Decision:

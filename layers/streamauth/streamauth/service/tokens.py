@@ -57,13 +57,14 @@ class TokenService:
         found = self._store.get(request.stream_id, request.token_id)
         if found is None:
             return False
-        token, created_at_ms, consumed = found
+        token, created_at_ms, consumed, account = found
         return (
             not consumed
             and token.type == request.type
             and token.room_id == request.room_id
             and token.expire_date > now
             and not self._streams.state(request.stream_id, now).revoked(created_at_ms)
+            and (account is None or self._issuers.stands(account, now))
         )
 
     @staticmethod

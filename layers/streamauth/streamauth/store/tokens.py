@@ -154,15 +154,16 @@ class TokenStore(TableStore):
                 ExpressionAttributeValues={":cid": s(consume_id)},
             )
 
-    def get(self, stream_id: str, token_id: str) -> tuple[Token, int, bool] | None:
-        """(token, createdAtMs, consumed) as stored, whatever its expiry; None when absent."""
+    def get(self, stream_id: str, token_id: str) -> tuple[Token, int, bool, str | None] | None:
+        """(token, createdAtMs, consumed, issuing service account) as stored, whatever its
+        expiry; None when absent."""
         reply = call(
             self._client.get_item, TableName=self._table, Key=token_key(stream_id, token_id), ConsistentRead=True
         )
         item = reply.get("Item")
         if not item:
             return None
-        return _token(item), get_n(item, "createdAtMs") or 0, "consumedBy" in item
+        return _token(item), get_n(item, "createdAtMs") or 0, "consumedBy" in item, get_s(item, "issuedBy")
 
     def list_live(self, stream_id: str, now: float, revoked_at_ms: int | None, offset: int, size: int) -> list[Token]:
         """Live tokens (not expired, consumed or revoked) in tokenId order, from `offset` (every
