@@ -12,7 +12,7 @@ EXAMPLES ?= 100
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: install run test fuzz security unit integration e2e lint format bench bench-scale admin-token hook-url check-keys rotate-keys put-event build deploy invoke clean
+.PHONY: browser install run test fuzz security unit integration e2e lint format bench bench-scale admin-token hook-url check-keys rotate-keys put-event build deploy invoke clean
 
 $(STAMP): pyproject.toml layers/streamauth/pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python >= 3.11 is required"; exit 1; }
@@ -23,10 +23,22 @@ $(STAMP): pyproject.toml layers/streamauth/pyproject.toml
 
 install: $(STAMP) ## create .venv with the layer package (editable) and the dev tools
 
+# hls.js and playwright-core (pinned) for the headless-Chromium HLS test; only where npm is.
+NPM := $(shell command -v npm)
+NPM_STAMP := .build/npm/.installed
+$(NPM_STAMP):
+	mkdir -p .build/npm
+	test -f .build/npm/package.json || echo '{"private": true}' > .build/npm/package.json
+	cd .build/npm && npm install --no-audit --no-fund --silent hls.js@1.7.4 playwright-core@1.65.1
+	@touch $@
+
+browser: $(NPM_STAMP) ## hls.js + playwright-core for the browser e2e (Debian's chromium plays it)
+BROWSER_DEPS := $(if $(NPM),$(NPM_STAMP))
+
 run: $(STAMP) ## serve the API from template.yaml on http://127.0.0.1:3000, embedded DynamoDB (PARAMS="Name=value ...")
 	$(if $(PARAMS),STREAMAUTH_PARAMETERS="$(PARAMS)") $(PY) -m localapi run --host $(HOST) --port $(PORT)
 
-test: $(STAMP) ## every test: unit, integration (moto), e2e (local API)
+test: $(STAMP) $(BROWSER_DEPS) ## every test: unit, integration (moto), e2e (local API, nginx-rtmp, ffmpeg, headless Chromium)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 unit: $(STAMP)
@@ -38,7 +50,7 @@ integration: $(STAMP)
 security: $(STAMP)
 	$(PY) -m pytest tests/security $(PYTEST_ARGS)
 
-e2e: $(STAMP)
+e2e: $(STAMP) $(BROWSER_DEPS)
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 $(SAM):

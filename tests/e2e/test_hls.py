@@ -4,11 +4,15 @@ is the README's `nginx-hls` block, verbatim but for its placeholders."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -204,6 +208,51 @@ def test_streamauth_calls_per_viewer_minute_with_and_without_nginx_caching(
                 uncached.wait(timeout=10)
     (ROOT / ".build" / "hls-numbers.json").write_text(json.dumps(numbers, indent=2) + "\n")
     assert numbers["cached"]["calls_per_viewer_minute"] < numbers["uncached"]["calls_per_viewer_minute"]
+
+
+NPM_PREFIX = ROOT / ".build" / "npm"  # `make browser`: hls.js and playwright-core, pinned
+CHROMIUM = shutil.which("chromium")
+NODE = shutil.which("node")
+BROWSER_READY = bool(CHROMIUM and NODE and (NPM_PREFIX / "node_modules" / "playwright-core").is_dir())
+
+
+def _browser(origin: str, playlist: str, screenshot: Path) -> dict[str, Any]:
+    assert NODE is not None
+    script = ROOT / "tests" / "e2e" / "browser" / "play.mjs"
+    run = subprocess.run(
+        [NODE, str(script), str(NPM_PREFIX), origin, playlist, str(screenshot), "25"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "CHROMIUM": CHROMIUM or ""},
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    result: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.mark.skipif(not BROWSER_READY, reason="needs node, Debian's chromium and `make browser`")
+def test_hls_js_in_headless_chromium_plays_with_a_play_token_and_not_without(
+    origin: tuple[str, str], live: str, local_api: str, operator_header: dict[str, str]
+) -> None:
+    """hls.js in a browser: the playlist carries a one-time play token, streamauth answers with
+    the playback cookie, and the browser sends it with every segment (same origin, as an
+    operator's player page would be). Without a token the playlist is refused. Screenshots are
+    kept in .build/ as artifacts."""
+    _, http = origin
+    token = issue_over_http(local_api, operator_header, "stream1", "play")
+    played = _browser(http, f"{live}?token={token}", ROOT / ".build" / "hls-browser.png")
+    assert played["supported"] is True
+    assert played["fragments"] >= 3 and played["played"] >= 2, played  # segments decoded and shown
+    assert "streamauth_playback" in played["cookies"], played
+    assert not [error for error in played["errors"] if "403" in error], played
+    RESULTS_BROWSER.write_text(json.dumps(played, indent=2) + "\n")
+    refused = _browser(http, live, ROOT / ".build" / "hls-browser-refused.png")
+    assert refused["fragments"] == 0, refused
+    assert any(error.startswith("manifestLoadError:403") for error in refused["errors"]), refused
+
+
+RESULTS_BROWSER = ROOT / ".build" / "hls-browser.json"
 
 
 def test_last_a_copied_segment_url_needs_the_session_and_a_revocation_ends_it(
