@@ -19,6 +19,7 @@ the time one HS256 and one ES256 token takes to sign and to verify.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
@@ -26,7 +27,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -384,8 +385,11 @@ def _cloudfront_cold_start(samples: dict[str, list[float]]) -> None:
     )
 
 
-def dynamodb_requests() -> None:
-    """Requests per operation, counted at the botocore client against moto's DynamoDB."""
+@contextlib.contextmanager
+def moto_deployment(table_name: str) -> Iterator[None]:
+    """Inside moto: the template's table and secrets, and the environment NginxHookFunction gets
+    from the template (the layer's settings, clients and stream cache reset to it). For the
+    benches that run the service code in-process (this one's request counts, `make bench-scale`)."""
     os.environ.update(
         {
             "AWS_DEFAULT_REGION": "us-east-1",
@@ -403,18 +407,28 @@ def dynamodb_requests() -> None:
         import boto3
 
         from streamauth import aws, settings
-        from streamauth.service import streams
+        from streamauth.service import issuers, streams
 
         table = next(iter(tpl.tables().values()))
-        boto3.client("dynamodb").create_table(TableName="bench", **table["spec"])
+        boto3.client("dynamodb").create_table(TableName=table_name, **table["spec"])
         refs = dict(tpl.parameter_defaults())
-        refs.update(keys.create(boto3.client("secretsmanager"), "bench", keys.test_secret_strings()))
-        refs.update({"StreamAuthTable": "bench", "StreamAuthBus": "bench", "EventsDeadLetterQueue": "bench"})
+        refs.update(keys.create(boto3.client("secretsmanager"), table_name, keys.test_secret_strings()))
+        refs.update({"StreamAuthTable": table_name, "StreamAuthBus": table_name, "EventsDeadLetterQueue": table_name})
+        resolvable = {k: refs.get(k, k) for k in [*refs, *tpl.load()["Resources"]]}
         for name, value in tpl.functions()["NginxHookFunction"].environment.items():
-            os.environ[name] = tpl.resolve(value, {k: refs.get(k, k) for k in [*refs, *tpl.load()["Resources"]]})
+            os.environ[name] = tpl.resolve(value, resolvable)
         settings.reset_caches()
         aws.reset_clients()
         streams.states.forget()
+        issuers.forget()
+        yield
+
+
+def dynamodb_requests() -> None:
+    """Requests per operation, counted at the botocore client against moto's DynamoDB."""
+    with moto_deployment("bench"):
+        from streamauth import aws
+
         seen: list[str] = []
         aws.dynamodb_client().meta.events.register("before-call.dynamodb.*", lambda model, **_: seen.append(model.name))
 

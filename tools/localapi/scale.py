@@ -126,36 +126,11 @@ def _admissions(count: int) -> list[str]:
 
 def run(naive: bool, admissions: int = ADMISSIONS) -> dict[str, Any]:
     """The crowd, against a fresh moto; `naive` adds the old design's counter write per viewer."""
-    os.environ.update(
-        {
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "x",
-            "AWS_SECRET_ACCESS_KEY": "x",
-            "POWERTOOLS_METRICS_DISABLED": "true",
-        }
-    )
-    from moto import mock_aws
+    from localapi.bench import moto_deployment
 
-    from localapi import atomic, keys
+    with moto_deployment(f"scale-{'naive' if naive else 'streamauth'}"):
+        from streamauth import aws, clock
 
-    atomic.install()
-    with mock_aws():
-        import boto3
-
-        from streamauth import aws, clock, settings
-        from streamauth.service import streams
-
-        table = next(iter(tpl.tables().values()))
-        boto3.client("dynamodb").create_table(TableName="scale", **table["spec"])
-        refs = dict(tpl.parameter_defaults())
-        refs.update(keys.create(boto3.client("secretsmanager"), f"scale-{naive}", keys.test_secret_strings()))
-        refs.update({"StreamAuthTable": "scale"})
-        resolvable = {k: refs.get(k, k) for k in [*refs, *tpl.load()["Resources"]]}
-        for name, value in tpl.functions()["NginxHookFunction"].environment.items():
-            os.environ[name] = tpl.resolve(value, resolvable)
-        settings.reset_caches()
-        aws.reset_clients()
-        streams.states.forget()
         start = 1_800_000_000.0
         simulated = [start - 120]
         with clock.use_clock(lambda: simulated[0]):
@@ -245,6 +220,7 @@ def _crowd(
     from streamauth.models.viewers import ViewerTokenRequest
     from streamauth.service.access import access_service
     from streamauth.service.viewers import viewer_service
+    from streamauth.settings import get_settings
 
     access, viewers = access_service(), viewer_service()
     key = totp.b32_key(credentials["secret"])
@@ -284,7 +260,7 @@ def _crowd(
         decision = access.decide(hook, now)
         if naive:  # the old design: every viewer counted on the stream's own item
             client.update_item(
-                TableName="scale",
+                TableName=get_settings().table_name,
                 Key={"pk": {"S": f"STREAM#{STREAM}"}, "sk": {"S": "VIEWERS"}},
                 UpdateExpression="ADD hits :one",
                 ExpressionAttributeValues={":one": {"N": "1"}},
