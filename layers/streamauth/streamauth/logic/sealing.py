@@ -4,9 +4,10 @@ first use: only the functions that seal or unseal ship it, in the crypto layer).
     v2.<kid>.<nonce>.<ciphertext || tag>        (nonce and ciphertext base64url, no padding)
 
 - a fresh 96-bit random nonce per seal (NIST SP 800-38D 8.2.2: safe for 2^32 seals per key);
-- the associated data binds the blob to its item, the subscriber's DynamoDB key (stream id and
-  subscriber id), and to its version and kid: a blob copied onto another subscriber, or given
-  another kid, does not open;
+- the associated data binds the blob to its subscriber (stream id and subscriber id, written as
+  the item key they had before a stream's subscribers were sharded: the shard is placement, not
+  identity, so moving an item between shards needs no re-seal), and to its version and kid: a
+  blob copied onto another subscriber, or given another kid, does not open;
 - `kid` names the key in the subscribers secret's `sealKeys` ({kid: 32 random bytes, base64});
   `currentSealKey` names the one that seals. Without them, kid `0` is a key derived from
   `subscriberSecretKey` (HMAC-SHA256 as a KDF), so a new stack seals with v2 from its first
@@ -67,7 +68,7 @@ def derived_key(legacy: str) -> bytes:
 
 
 def associated_data(kid: str, stream_id: str, subscriber_id: str) -> bytes:
-    """What a blob is bound to: version, kid, and the subscriber item's key (pk, sk)."""
+    """What a blob is bound to: version, kid, and the subscriber (stream and subscriber id)."""
     return f"{VERSION}.{kid}\x00STREAM#{stream_id}\x00SUB#{subscriber_id}".encode()
 
 
