@@ -126,6 +126,24 @@ def call(operation: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, A
         raise StoreUnavailable() from exc
 
 
+def update_if(
+    client: Any, table: str, key: dict[str, Any], update: str, condition: str, values: dict[str, Any]
+) -> bool:
+    """One conditional UpdateItem: False (nothing written) when the condition does not hold."""
+    try:
+        call(
+            client.update_item,
+            TableName=table,
+            Key=key,
+            UpdateExpression=update,
+            ConditionExpression=condition,
+            ExpressionAttributeValues=values,
+        )
+    except ConditionFailed:
+        return False
+    return True
+
+
 CONFLICT_ATTEMPTS = 5
 
 

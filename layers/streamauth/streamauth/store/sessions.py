@@ -10,7 +10,6 @@ by identity. Every read compares the lease (`expiresAt`) with now.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +29,7 @@ from streamauth.store.base import (
     n,
     query_items,
     s,
+    update_if,
 )
 from streamauth.store.streams import META_SK, meta_key, state_of
 
@@ -153,15 +153,14 @@ class SessionStore(TableStore):
     def set_account(self, stream_id: str, session_id: str, account: str) -> None:
         """Record the service account that issued the session's one-time token (known only once
         the token was read back): its deletion then ends the session at a renew."""
-        with contextlib.suppress(ConditionFailed):  # ended meanwhile: nothing to mark
-            call(
-                self._client.update_item,
-                TableName=self._table,
-                Key=session_item_key(stream_id, session_id),
-                UpdateExpression="SET account = :account",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={":account": s(account)},
-            )
+        update_if(  # False: ended meanwhile, nothing to mark
+            self._client,
+            self._table,
+            session_item_key(stream_id, session_id),
+            "SET account = :account",
+            "attribute_exists(pk)",
+            {":account": s(account)},
+        )
 
     def of_subscriber(self, stream_id: str, subscriber_id: str) -> list[Session]:
         """Every session record of a subscriber (live or not: callers compare leases with now)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from streamauth.models.streams import StreamState
-from streamauth.store.base import ConditionFailed, TableStore, call, get_n, get_s, n, s, stream_pk
+from streamauth.store.base import ConditionFailed, TableStore, call, get_n, get_s, n, s, stream_pk, update_if
 
 META_SK = "META"
 
@@ -67,15 +67,11 @@ class StreamStore(TableStore):
         expression = "SET viewers = :viewers, viewersChangedAtMs = :at, kind = :kind"
         if not open_:
             expression += ", viewersClosedAtMs = :at"
-        try:
-            call(
-                self._client.update_item,
-                TableName=self._table,
-                Key=meta_key(stream_id),
-                UpdateExpression=expression,
-                ConditionExpression="attribute_not_exists(viewersChangedAtMs) OR viewersChangedAtMs <= :at",
-                ExpressionAttributeValues=values,
-            )
-        except ConditionFailed:
-            return False
-        return True
+        return update_if(
+            self._client,
+            self._table,
+            meta_key(stream_id),
+            expression,
+            "attribute_not_exists(viewersChangedAtMs) OR viewersChangedAtMs <= :at",
+            values,
+        )

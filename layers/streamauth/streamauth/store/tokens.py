@@ -3,7 +3,6 @@ shard from the token id: a crowd's tokens spread over the stream's shards)."""
 
 from __future__ import annotations
 
-import contextlib
 from itertools import islice
 from typing import Any
 
@@ -26,6 +25,7 @@ from streamauth.store.base import (
     retry_conflicts,
     s,
     transact,
+    update_if,
 )
 from streamauth.store.streams import META_SK, meta_key, state_of
 
@@ -144,15 +144,14 @@ class TokenStore(TableStore):
     def unconsume(self, stream_id: str, token_id: str, consume_id: str) -> None:
         """Make a token used by `consume_id` unused again (its admission failed for the store's
         fault); a use by anyone else stands."""
-        with contextlib.suppress(ConditionFailed):
-            call(
-                self._client.update_item,
-                TableName=self._table,
-                Key=token_key(stream_id, token_id),
-                UpdateExpression="REMOVE consumedBy, consumedAtMs",
-                ConditionExpression="consumedBy = :cid",
-                ExpressionAttributeValues={":cid": s(consume_id)},
-            )
+        update_if(
+            self._client,
+            self._table,
+            token_key(stream_id, token_id),
+            "REMOVE consumedBy, consumedAtMs",
+            "consumedBy = :cid",
+            {":cid": s(consume_id)},
+        )
 
     def get(self, stream_id: str, token_id: str) -> tuple[Token, int, bool, str | None] | None:
         """(token, createdAtMs, consumed, issuing service account) as stored, whatever its
