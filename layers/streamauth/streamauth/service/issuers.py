@@ -9,11 +9,11 @@ costs no request per decision. A one-time token's confirmation and a renew read 
 
 from __future__ import annotations
 
-import threading
-
+from streamauth.service.recent import Recent
 from streamauth.store.accounts import AccountStore
 
-MAX_CACHED_ACCOUNTS = 10_000
+# Per execution environment: whether an account stood, as read at most the cache time ago.
+_standing: Recent[bool] = Recent()
 
 
 class Issuers:
@@ -23,27 +23,13 @@ class Issuers:
 
     def stands(self, account_id: str, now: float, *, fresh: bool = False) -> bool:
         """Whether the service account still exists (read at most the cache time ago, or now)."""
-        if not fresh:
-            with _lock:
-                cached = _standing.get(account_id)
-            if cached is not None and 0 <= now - cached[0] < self._cache_seconds:
-                return cached[1]
-        stands = self._store.exists(account_id)
-        with _lock:
-            if len(_standing) >= MAX_CACHED_ACCOUNTS:
-                _standing.clear()
-            _standing[account_id] = (now, stands)
-        return stands
-
-
-_lock = threading.Lock()
-_standing: dict[str, tuple[float, bool]] = {}
+        seconds = 0 if fresh else self._cache_seconds
+        return _standing.get(account_id, now, seconds, lambda: self._store.exists(account_id))
 
 
 def forget() -> None:
     """Drop what this environment knows of accounts (tests; an account deleted here)."""
-    with _lock:
-        _standing.clear()
+    _standing.forget()
 
 
 def issuers() -> Issuers:
