@@ -73,6 +73,27 @@ def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def _publish_as_subscriber(
+    rtmp: str, local_api: str, headers: dict[str, str], stream: str, subscriber: str
+) -> subprocess.Popen[bytes]:
+    """A new publish subscriber of `stream`, publishing with its current code until its session
+    is listed."""
+    from streamauth.logic import totp
+
+    secret = totp.new_b32_secret()
+    created = requests.post(
+        f"{local_api}/v2/broadcasts/{stream}/subscribers",
+        json={"subscriberId": subscriber, "type": "publish", "b32Secret": secret},
+        headers=headers,
+        timeout=30,
+    )
+    assert created.json()["success"] is True
+    code = totp.totp(totp.b32_key(secret), time.time(), 60)
+    publisher = _spawn(publish_args(f"{rtmp}/{stream}?subscriberId={subscriber}&subscriberCode={code}", 120))
+    _wait_for_sessions(local_api, headers, stream, 1)
+    return publisher
+
+
 def _record(name: str, seconds: list[float]) -> None:
     RESULTS.parent.mkdir(exist_ok=True)
     found = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
@@ -109,22 +130,10 @@ def test_revoking_a_streams_tokens_drops_its_players_and_not_a_subscriber_publis
     """The publisher holds a subscriber's code (no token) and streams on, so the player stopping
     within the bound is the revocation dropping it, not the stream's end. (ffmpeg reading a
     connection nginx closed exits with status 0 either way, so its status cannot tell.)"""
-    from streamauth.logic import totp
-
     kicks: list[float] = []
     for round_ in range(ROUNDS):
         stream = f"watch{round_}"
-        secret = totp.new_b32_secret()
-        created = requests.post(
-            f"{local_api}/v2/broadcasts/{stream}/subscribers",
-            json={"subscriberId": "encoder1", "type": "publish", "b32Secret": secret},
-            headers=operator_header,
-            timeout=30,
-        )
-        assert created.json()["success"] is True
-        code = totp.totp(totp.b32_key(secret), time.time(), 60)
-        publisher = _spawn(publish_args(f"{rtmp}/{stream}?subscriberId=encoder1&subscriberCode={code}", 120))
-        _wait_for_sessions(local_api, operator_header, stream, 1)
+        publisher = _publish_as_subscriber(rtmp, local_api, operator_header, stream, "encoder1")
         play = issue_over_http(local_api, operator_header, stream, "play", kind="jwt-token")
         player = _spawn(play_args(f"{rtmp}/{stream}?token={play}", 120))
         _wait_for_sessions(local_api, operator_header, stream, 2)
@@ -152,19 +161,7 @@ def test_a_fresh_token_after_a_revocation_is_admitted(
 
 
 def test_a_subscriber_blocked_mid_stream_is_dropped(rtmp: str, local_api: str, operator_header: dict[str, str]) -> None:
-    from streamauth.logic import totp
-
-    secret = totp.new_b32_secret()
-    created = requests.post(
-        f"{local_api}/v2/broadcasts/blocked1/subscribers",
-        json={"subscriberId": "encoder9", "type": "publish", "b32Secret": secret},
-        headers=operator_header,
-        timeout=30,
-    )
-    assert created.json()["success"] is True
-    code = totp.totp(totp.b32_key(secret), time.time(), 60)
-    publisher = _spawn(publish_args(f"{rtmp}/blocked1?subscriberId=encoder9&subscriberCode={code}", 120))
-    _wait_for_sessions(local_api, operator_header, "blocked1", 1)
+    publisher = _publish_as_subscriber(rtmp, local_api, operator_header, "blocked1", "encoder9")
     blocked = requests.put(
         f"{local_api}/v2/broadcasts/blocked1/subscribers/encoder9/block",
         json={"blockedType": "publish", "seconds": 600},
