@@ -149,16 +149,21 @@ def _bench_private_key() -> str:
     return pem.decode()
 
 
-def _once(code: str, path: list[Path], env: dict[str, str]) -> float:
+def _isolated(code: str, path: list[Path], env: dict[str, str]) -> str:
+    """Run `code` in a fresh interpreter that sees only `path` (-s -S: no user site, no
+    site-packages, so not the dev venv); its last line of output."""
     out = subprocess.run(
-        # -s -S: no user site, no site-packages (so not the dev venv); only the path given.
         [sys.executable, "-s", "-S", "-c", code],
         env={**env, "PYTHONPATH": os.pathsep.join(str(p) for p in path)},
         capture_output=True,
         text=True,
         check=True,
     )
-    return float(out.stdout.strip().splitlines()[-1])
+    return out.stdout.strip().splitlines()[-1]
+
+
+def _once(code: str, path: list[Path], env: dict[str, str]) -> float:
+    return float(_isolated(code, path, env))
 
 
 def cold_init() -> None:
@@ -247,14 +252,8 @@ FIRST_RUNS = 7
 def _spawn(code: str, path: list[Path], env: dict[str, str]) -> tuple[float, str]:
     """Wall time from starting the interpreter to the first invocation's answer, and its status."""
     began = time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, "-s", "-S", "-c", code],
-        env={**env, "PYTHONPATH": os.pathsep.join(str(p) for p in path)},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return time.perf_counter() - began, out.stdout.strip().splitlines()[-1]
+    status = _isolated(code, path, env)
+    return time.perf_counter() - began, status
 
 
 def _sample_events(backend: Any, runs: int) -> dict[str, list[dict[str, Any]]]:
