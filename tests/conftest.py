@@ -190,6 +190,17 @@ def event(name: str, **changes: Any) -> dict[str, Any]:
     return data
 
 
+def denied(policy: dict[str, Any]) -> str:
+    """The reason an authorizer's answer refuses the credential with (a Deny for the whole
+    stage, which API Gateway answers with the template's 401 showing it); fails on an Allow."""
+    statements = policy["policyDocument"]["Statement"]
+    assert [s["Effect"] for s in statements] == ["Deny"], policy
+    reason: str = policy["context"]["reason"]
+    assert reason in ("missing", "malformed", "expired", "not_accepted")
+    assert policy["context"]["message"]
+    return reason
+
+
 @dataclass
 class Reply:
     status: int

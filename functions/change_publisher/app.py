@@ -8,9 +8,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from streamauth.logic.changes import changes
 from streamauth.observability import logger, metrics
 from streamauth.service.events import publish
+from streamauth.store.changes import changes
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 

@@ -1,22 +1,20 @@
-"""POST /v2/broadcasts/{id}/subscribers: create or replace; a generated b32Secret is returned once, in dataId."""
+"""POST /v2/broadcasts/{id}/subscribers (and /<AppName>/rest/v2/...): create or replace, Ant Media's addSubscriber."""
 
 from streamauth import clock
-from streamauth.http import ApiResponse, api, handler, json_body, result
+from streamauth.http import ApiResponse, ant_media_result, api, handler, json_body
 from streamauth.models.common import parse_stream_id
 from streamauth.models.principals import SCOPE_SUBSCRIBERS_WRITE
 from streamauth.models.subscribers import CreateSubscriberRequest
 from streamauth.service.subscribers import subscriber_service
 
-app = api(scope=SCOPE_SUBSCRIBERS_WRITE)
+app = api(scope=SCOPE_SUBSCRIBERS_WRITE, ant_media=True)
 
 
 @app.post("/v2/broadcasts/<id>/subscribers")
 def create_subscriber(id: str) -> ApiResponse:
     request = CreateSubscriberRequest.parse(parse_stream_id(id), json_body(app))
-    generated = subscriber_service().create(request, clock.now())
-    if generated:
-        return result(True, "subscriber saved; its generated b32Secret is in dataId and is shown only now", generated)
-    return result(True, "subscriber saved")
+    subscriber_service().create(request, clock.now())
+    return ant_media_result(True)
 
 
 lambda_handler = handler(app)

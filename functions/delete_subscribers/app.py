@@ -1,18 +1,18 @@
-"""DELETE /v2/broadcasts/{id}/subscribers: remove every subscriber of the stream."""
+"""DELETE /v2/broadcasts/{id}/subscribers (and /<AppName>/rest/v2/...): remove every subscriber of
+the stream; success false when it had none (Ant Media's revokeSubscribers)."""
 
-from streamauth.http import ApiResponse, api, handler, result
+from streamauth.http import ApiResponse, ant_media_result, api, handler
 from streamauth.models.common import parse_stream_id
 from streamauth.models.principals import SCOPE_SUBSCRIBERS_WRITE
 from streamauth.service.subscribers import subscriber_service
 
-app = api(scope=SCOPE_SUBSCRIBERS_WRITE)
+app = api(scope=SCOPE_SUBSCRIBERS_WRITE, ant_media=True)
 
 
 @app.delete("/v2/broadcasts/<id>/subscribers")
 def delete_subscribers(id: str) -> ApiResponse:
-    stream_id = parse_stream_id(id)
-    count = subscriber_service().delete_all(stream_id)
-    return result(True, f"{count} subscribers of stream {stream_id} deleted")
+    count = subscriber_service().delete_all(parse_stream_id(id))
+    return ant_media_result(count > 0)
 
 
 lambda_handler = handler(app)

@@ -3,13 +3,13 @@
 from aws_lambda_powertools.metrics import MetricUnit
 
 from streamauth import clock
-from streamauth.http import ApiResponse, api, handler, json_body, result
+from streamauth.http import ApiResponse, ant_media_result, api, handler, json_body
 from streamauth.models.principals import SCOPE_TOKENS_WRITE
 from streamauth.models.tokens import ValidateRequest
 from streamauth.observability import metrics
 from streamauth.service.tokens import token_service
 
-app = api(scope=SCOPE_TOKENS_WRITE)
+app = api(scope=SCOPE_TOKENS_WRITE, ant_media=True)
 
 
 @app.post("/v2/broadcasts/validate-token")
@@ -17,7 +17,7 @@ def validate_token() -> ApiResponse:
     request = ValidateRequest.parse(json_body(app))
     valid = token_service().validate(request, clock.now())
     metrics.add_metric(name="TokenAccepted" if valid else "TokenRefused", unit=MetricUnit.Count, value=1)
-    return result(valid, None if valid else "token is invalid, expired, revoked or already used")
+    return ant_media_result(valid)  # Ant Media's Result(valid): no message either way
 
 
 lambda_handler = handler(app)

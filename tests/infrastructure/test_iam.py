@@ -42,7 +42,7 @@ def run_sample(function: str, policy: iam.RolePolicy | None = None) -> tuple[Any
         assert active is not None
         try:
             reply = handler(sample_event(function), LambdaContext(function_name=function))
-        except Exception as exc:  # the authorizer answers "Unauthorized" by raising
+        except Exception as exc:  # a handler that raises (as Lambda reports it)
             reply = exc
     return reply, active, recorder
 
@@ -92,13 +92,19 @@ def without_grant(template: dict[str, Any], function: str, action: str) -> dict[
 # -- every function's role ------------------------------------------------------------------
 
 
+NEEDS_NO_AWS = {"ApiDocsFunction"}  # serves files it was built with
+
+
 def test_every_function_role_expands_from_the_template() -> None:
     """SAM policy templates, inline statements, managed policies: all expand, nothing unresolved."""
     assert iam.function_ids() == FUNCTIONS
     for function in FUNCTIONS:
         policy = iam.role_policy(function)
         own = policy.grants()
-        assert own, f"{function}'s Policies grant nothing"
+        if function in NEEDS_NO_AWS:  # and gets nothing beyond its logs
+            assert not own, f"{function} makes no AWS call, yet its Policies grant {own}"
+        else:
+            assert own, f"{function}'s Policies grant nothing"
         assert not [g for g in own if ":unresolved:" in g], own
         assert {s.source for s in policy.statements if s.aws_managed}, f"{function} lost SAM's basic execution role"
 
@@ -435,4 +441,5 @@ def test_local_api_denies_what_the_role_does_not_allow(
     denied = [r for r in records if not r.allowed]
     assert len(denied) == 1 and denied[0].function == function
     line = f"IAM AccessDenied: {function} may not {denied[0].action} on {denied[0].resource}"
-    assert line in capfd.readouterr().err
+    captured = capfd.readouterr()
+    assert line in captured.err + captured.out

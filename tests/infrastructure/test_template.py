@@ -40,10 +40,11 @@ def test_one_function_per_endpoint_each_with_code_and_sample_event() -> None:
 
 
 def test_every_route_matches_the_handlers_own_rule() -> None:
-    """The path in template.yaml and the path the function's resolver routes must agree."""
+    """The path in template.yaml and the path the function's resolver routes must agree (Ant Media's
+    form, `/{app}/rest/v2/...`, reaches the resolver without its prefix: streamauth.http)."""
     for route in tpl.routes():
         source = (tpl.functions()[route.function].code_uri / "app.py").read_text()
-        rule = re.sub(r"\{([^}]+)\}", r"<\1>", route.path)
+        rule = re.sub(r"\{([^}]+)\}", r"<\1>", route.path.removeprefix("/{app}/rest"))
         assert f'@app.{route.method.lower()}("{rule}")' in source, (route.function, rule)
 
 
@@ -235,3 +236,17 @@ def test_the_dead_letter_queue_takes_only_the_consumer_rules_failures() -> None:
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "events.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
     assert "aws:SourceArn" in statement["Condition"]["ArnEquals"]
+
+
+def test_ant_medias_path_form_mirrors_its_own_endpoints_only() -> None:
+    """`/{app}/rest/v2/...` is routed for each of Ant Media's endpoints, to the function of its
+    `/v2/...` twin, with the same authorizer; streamauth's own routes have no such form."""
+    routes = {(r.method, r.path): r for r in tpl.routes()}
+    mirrored = {key: r for key, r in routes.items() if key[1].startswith("/{app}/rest/")}
+    assert len(mirrored) == 12
+    for (method, path), route in mirrored.items():
+        twin = routes[(method, path.removeprefix("/{app}/rest"))]
+        assert (route.function, route.authorizer) == (twin.function, twin.authorizer) and route.authorizer
+    own = ("/sessions", "/playback", "/mediamtx-token", "/verify", "/unblock", "/block", "/api/v1/", "/hooks/")
+    assert not [path for _, path in mirrored if path.endswith(own[:-2]) or any(o in path for o in own[-2:])]
+    assert "AntMediaAppName" in tpl.load()["Parameters"]

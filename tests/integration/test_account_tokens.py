@@ -93,7 +93,7 @@ def test_a_deletion_landing_as_a_one_time_token_is_used_refuses_it(aws: Aws, clo
 
     dynamodb_client().meta.events.register("before-call.dynamodb.BatchGetItem", delete_first)
     refused = nginx_publish(token, client=4)
-    assert landed and refused.status == 403 and refused.body["reason"] == "invalid_token"
+    assert landed and refused.status == 403 and refused.body["reason"] == "account_deleted"
     assert sessions(aws) == []
 
 

@@ -364,14 +364,14 @@ def test_the_same_change_delivered_again_kicks_nothing_twice(servers: Servers, c
 
 def test_a_block_kicks_that_subscribers_sessions_for_the_blocked_action(servers: Servers, clock: FakeClock) -> None:
     create_subscriber(stream=STREAM, limit=3)
-    create_subscriber(sid="bob", stream=STREAM, limit=1)
+    create_subscriber(sid="bobby", stream=STREAM, limit=1)
     servers.srs.clients.update({"p1", "b1"})
     servers.mtx.sessions["webrtcsessions"].add(UUIDS[2])
     srs("p1", subscriber_param(clock))
     clock.advance(60)
     mediamtx("webrtc", UUIDS[2], user="alice", password=code(clock), read=True)
     clock.advance(60)
-    srs("b1", subscriber_param(clock, "bob"))
+    srs("b1", subscriber_param(clock, "bobby"))
     servers.stream.read()
 
     block(clock, "publish")
@@ -463,7 +463,8 @@ def test_a_stream_ended_event_kicks_the_sessions_it_deletes(servers: Servers, cl
     servers.stream.read()
     clock.now = EVENT_TIME + 10
     assert consume(sample("stream_ended.json", streamId=STREAM))["outcome"] == "applied"
-    assert sessions() == {}  # deleted
+    # ended (kept, marked: their identities are never admitted again; TTL removes them later)
+    assert {key: s.ended_by for key, s in sessions().items()} == {"e1": "stream_ended", UUIDS[7]: "stream_ended"}
     assert servers.enforce() == {"batchItemFailures": []}
     assert servers.srs.seen == [srs_kick(servers, "e1")]
     assert servers.mtx.seen == [mediamtx_kick(servers, "rtmpconns", UUIDS[7])]

@@ -181,7 +181,7 @@ def test_twenty_concurrent_claims_for_two_slots_get_exactly_two(aws: Aws, clock:
         barrier.wait()
         sessions = session_service()
         claim = sessions.claim(request, "alice", subscriber, clock())
-        won = claim is not None and sessions.record(claim[0], clock())
+        won = claim is not None and sessions.record(claim, clock())
         with lock:
             outcomes.append(won)
 
@@ -223,7 +223,7 @@ def test_a_subscriber_session_is_freed_by_its_done_by_expiry_and_kept_by_renew(a
 def test_a_done_or_update_naming_another_stream_or_credential_touches_nothing(aws: Aws, clock: FakeClock) -> None:
     """Finding 6: sessions were keyed by nginx's (app, addr, clientid) only."""
     create_subscriber(limit=1)
-    create_subscriber(sid="bob", limit=1)
+    create_subscriber(sid="bobby", limit=1)
     assert nginx_subscriber(clock, client=7).status == 200
     for forged in (
         "app=live&addr=127.0.0.1&clientid=7&call=publish_done&name=cam2&subscriberId=alice",
@@ -234,11 +234,11 @@ def test_a_done_or_update_naming_another_stream_or_credential_touches_nothing(aw
         assert hook("NginxHookFunction", "hook_nginx", forged).body["reason"] == "ignored"
     assert connections() == 1
     # bob on the same nginx client id is another session: it takes bob's own slot, not alice's
-    assert nginx_subscriber(clock, client=7, sid="bob").status == 200
+    assert nginx_subscriber(clock, client=7, sid="bobby").status == 200
     clock.advance(60)
     second = nginx_subscriber(clock, client=8)
     assert second.status == 403 and second.body["reason"] == "connection_limit"
-    assert (connections(), connections("bob")) == (1, 1)
+    assert (connections(), connections("bobby")) == (1, 1)
 
 
 def test_a_failed_renew_is_a_refusal(aws: Aws, clock: FakeClock) -> None:
@@ -334,7 +334,7 @@ def test_sessions_are_listed_and_one_ended_by_id_is_refused_at_its_next_renew(aw
     assert again.body["success"] is False
     renew = NGINX_PUBLISH.replace("call=publish", "call=update_publish").replace("token=abc123", f"token={token}")
     refused = hook("NginxHookFunction", "hook_nginx", renew)
-    assert refused.status == 403 and refused.body["reason"] == "session_not_found"
+    assert refused.status == 403 and refused.body["reason"] == "session_ended"
     listed = call("ListSessionsFunction", event("list_sessions", pathParameters={"id": "cam1"}))
     assert [s["sessionId"] for s in listed.body] == ["alice~0"]
 
@@ -382,7 +382,9 @@ def test_an_expired_jwt_ends_its_session_at_the_next_renew(aws: Aws, clock: Fake
     assert hook("NginxHookFunction", "hook_nginx", body).status == 200
     clock.advance(50)
     assert hook("NginxHookFunction", "hook_nginx", body.replace("call=publish", "call=update_publish")).status == 200
-    clock.advance(20)
+    clock.advance(20)  # 10 s past exp: within the one leeway (30 s), as at admission
+    assert hook("NginxHookFunction", "hook_nginx", body.replace("call=publish", "call=update_publish")).status == 200
+    clock.advance(20)  # 30 s past exp
     reply = hook("NginxHookFunction", "hook_nginx", body.replace("call=publish", "call=update_publish"))
     assert reply.status == 403 and reply.body["reason"] == "expired"
 
@@ -411,7 +413,11 @@ def test_mediamtx_asking_twice_for_one_client_uses_a_one_time_token_once(aws: Aw
     """MediaMTX authenticates an RTSP read at DESCRIBE and again at SETUP (another id): the same
     client within seconds is the same use; another client, or later, is refused."""
     token = one_time(action="play")
-    read = MEDIAMTX_PUBLISH.replace('"action":"publish"', '"action":"read"').replace("abc123", token)
+    read = (
+        MEDIAMTX_PUBLISH.replace('"action":"publish"', '"action":"read"')
+        .replace('"protocol":"rtmp"', '"protocol":"rtsp"')
+        .replace("abc123", token)
+    )
     assert hook("MediaMtxHookFunction", "hook_mediamtx", read).status == 200
     setup = read.replace("1b7a1a5e-8f7e-4d1c-9c0e-2f2a9d7e1c11", "2c8b2b6f-9f8f-5e2d-0d1f-3f3b0e8f2d22")
     clock.advance(2)

@@ -108,7 +108,7 @@ def test_ending_the_session_over_the_api_ends_playback(aws: Aws, clock: FakeCloc
         "EndSessionFunction", event("end_session", pathParameters={"id": "cam1", "sessionId": session["sessionId"]})
     )
     assert ended.body["success"] is True
-    assert check(SEGMENT, cookie).body["reason"] == "session_not_found"
+    assert check(SEGMENT, cookie).body["reason"] == "session_ended"
 
 
 def test_a_subscriber_blocked_while_watching_is_cut_off(aws: Aws, clock: FakeClock) -> None:

@@ -71,7 +71,7 @@ def test_listings_merge_the_shards_in_id_order(aws: Aws, clock: FakeClock) -> No
     ids = sorted(issue()["tokenId"] for _ in range(40))
     assert [t["tokenId"] for t in listing(size=50).body] == ids
     assert [t["tokenId"] for t in listing(offset=13, size=7).body] == ids[13:20]
-    names = [f"s{n:02d}" for n in range(30)]
+    names = [f"sub{n:02d}" for n in range(30)]
     for name in reversed(names):
         create_subscriber(name, stream="stream1")
     page = call(
@@ -109,7 +109,7 @@ def test_a_revocation_landing_between_use_and_confirmation_refuses_and_leaves_no
     clock.advance(1)
     landed = revoke_on_first_read(aws, clock, "cam1")
     refused = nginx_publish(token)
-    assert landed and refused.status == 403 and refused.body["reason"] == "invalid_token"
+    assert landed and refused.status == 403 and refused.body["reason"] == "revoked"
     assert sessions(aws) == []  # the session written with the token's use was withdrawn
 
 

@@ -211,8 +211,8 @@ def test_no_es256_kind_passes_as_another(es256: Aws, clock: FakeClock, monkeypat
     setting(monkeypatch, "STREAM_JWT_ALGORITHM", "ES256")
     stream = jwt_token(action="play").body["tokenId"]
     for token in (stream, mediamtx):
-        assert viewer_service().check(token, STREAM, clock()) is None
-    assert viewer_service().check(viewer.body["token"], STREAM, clock()) is not None
+        assert viewer_service().admits(token, STREAM, clock()) is False
+    assert viewer_service().admits(viewer.body["token"], STREAM, clock()) is True
 
 
 def test_es256_viewer_jwts_work_with_users_me(es256: Aws, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -464,16 +464,16 @@ def test_new_subscribers_are_sealed_with_aes_gcm_under_kid_0(aws: Aws, clock: Fa
 
 def test_rotating_the_seal_key_loses_no_subscriber_and_reseals_on_the_next_write(aws: Aws, clock: FakeClock) -> None:
     create_subscriber(limit=3)
-    create_subscriber("bob")
+    create_subscriber("bobby")
     before = secret_of(aws, "SubscriberSecret")
     new_key = base64.b64encode(secrets.token_bytes(32)).decode()
     put(aws, "SubscriberSecret", json.dumps({**before, "sealKeys": {"k2": new_key}, "currentSealKey": "k2"}))
     assert nginx_subscriber(clock).status == 200  # sealed under 0: still read
     assert stored_blob(aws).startswith("v2.k2.")  # re-sealed with the accepted code
-    assert stored_blob(aws, sid="bob").startswith("v2.0.")  # not written yet: untouched, still readable
+    assert stored_blob(aws, sid="bobby").startswith("v2.0.")  # not written yet: untouched, still readable
     clock.advance(60)
-    assert nginx_subscriber(clock, client=8, sid="bob").status == 200
-    assert stored_blob(aws, sid="bob").startswith("v2.k2.")
+    assert nginx_subscriber(clock, client=8, sid="bobby").status == 200
+    assert stored_blob(aws, sid="bobby").startswith("v2.k2.")
     create_subscriber("carol")
     assert stored_blob(aws, sid="carol").startswith("v2.k2.")
     clock.advance(60)
@@ -500,12 +500,12 @@ def test_v1_blobs_are_read_and_resealed_as_v2(aws: Aws, clock: FakeClock) -> Non
 
 def test_a_blob_moved_to_another_subscriber_does_not_open(aws: Aws, clock: FakeClock) -> None:
     create_subscriber()
-    create_subscriber("bob")
+    create_subscriber("bobby")
     aws.client("dynamodb").update_item(
         TableName=aws.table_name,
-        Key=profile_key(STREAM, "bob"),
+        Key=profile_key(STREAM, "bobby"),
         UpdateExpression="SET secret = :moved",
         ExpressionAttributeValues={":moved": {"S": stored_blob(aws)}},
     )
-    reply = nginx_subscriber(clock, sid="bob")
+    reply = nginx_subscriber(clock, sid="bobby")
     assert reply.status == 500 and "cannot be read" in reply.body["message"]

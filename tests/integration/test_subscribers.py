@@ -54,60 +54,87 @@ def totp_of(sid: str = "alice", action: str | None = None, stream: str = "stream
 
 def test_create_get_shape_without_secret(aws: Aws, clock: FakeClock) -> None:
     reply = create({"subscriberName": "Alice", "currentConcurrentConnections": 7, "unknownField": 1})
-    assert reply.status == 200 and reply.body["success"] is True and reply.body["dataId"] is None
+    assert reply.status == 200 and reply.body == {"success": True, "message": "", "dataId": "", "errorId": 0}
     body = get().body
     assert body["subscriberId"] == "alice" and body["streamId"] == "stream1" and body["type"] == "publish"
     assert body["currentConcurrentConnections"] == 0 and body["connected"] is False
     assert body["concurrentConnectionsLimit"] == 1 and body["blockedType"] is None
-    assert body["blockedUntilUnitTimeStampMs"] == 0 and body["totpExpiryPeriodSeconds"] is None
+    # Ant Media's addSubscriber stores the app's period when none is given
+    assert body["blockedUntilUnitTimeStampMs"] == 0 and body["totpExpiryPeriodSeconds"] == 60
     assert "b32Secret" not in body and SECRET not in json.dumps(body)
     stored = json.dumps(aws.client("dynamodb").scan(TableName=aws.table_name)["Items"])
     assert SECRET not in stored  # sealed at rest
 
 
-def test_generated_secret_is_returned_once_and_works(aws: Aws, clock: FakeClock) -> None:
+def test_without_a_secret_codes_are_the_apps(aws: Aws, clock: FakeClock) -> None:
+    """Ant Media derives a stored subscriber's codes from the app's TOTP secret when it has none
+    of its own (BroadcastRestServiceV2UnitTest.testGetTOTP: totp3 == totp2): nothing generated."""
     reply = call(
         "CreateSubscriberFunction",
-        event("create_subscriber", pathParameters={"id": "stream1"}, body={"subscriberId": "bob", "type": "play"}),
+        event("create_subscriber", pathParameters={"id": "stream1"}, body={"subscriberId": "bobby", "type": "play"}),
     )
-    secret = reply.body["dataId"]
-    assert isinstance(secret, str) and len(secret) == 32
-    assert secret not in json.dumps(get("bob").body)
-    assert verify(code_now(clock, secret), action="play", sid="bob")["success"] is True
+    assert reply.body["success"] is True and reply.body["dataId"] == ""
+    assert totp_of("bobby", "play").body["success"] is False  # no app secret configured yet
+    _set_app_secret(aws, "playTotpSecret", "appPlaySecret-of-at-least-32-bytes!!")
+    from streamauth.logic import totp
+
+    expected = totp.totp(
+        totp.derived_key("appPlaySecret-of-at-least-32-bytes!!", "bobby", "stream1", "play"), clock(), 60
+    )
+    assert totp_of("bobby", "play").body["dataId"] == expected
+    assert verify(expected, action="play", sid="bobby")["success"] is True
+    assert verify(expected, action="play", sid="bobby")["success"] is False  # replay: its profile holds the step
+
+
+def _set_app_secret(aws: Aws, name: str, value: str) -> None:
+    from streamauth import settings
+
+    arn = aws.secret_arns["SubscriberSecret"]
+    current = json.loads(aws.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+    aws.client("secretsmanager").put_secret_value(SecretId=arn, SecretString=json.dumps({**current, name: value}))
+    settings.reset_caches()
 
 
 def test_unknown_subscriber(aws: Aws, clock: FakeClock) -> None:
     assert get("nobody").status == 404
     deleted = call("DeleteSubscriberFunction", event("delete_subscriber", pathParameters=path("nobody")))
     assert deleted.status == 200 and deleted.body["success"] is False
-    blocked = call("BlockSubscriberFunction", event("block_subscriber", pathParameters=path("nobody")))
-    assert blocked.status == 200 and blocked.body["success"] is False
     unblocked = call("UnblockSubscriberFunction", event("unblock_subscriber", pathParameters=path("nobody")))
     assert unblocked.body["success"] is False
+    # Ant Media's blockSubscriber stores a subscriber it does not know, blocked (row 9 of issue 21)
+    blocked = call("BlockSubscriberFunction", event("block_subscriber", pathParameters=path("nobody")))
+    assert blocked.status == 200 and blocked.body["success"] is True
+    assert get("nobody").body["blockedType"] == "publish"
 
 
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"subscriberId": "ab"}, "subscriberId"),
+        ({"subscriberId": "abc"}, "subscriberId"),  # Ant Media: more than 3 characters
+        ({"subscriberId": "   "}, "subscriberId"),
         ({"subscriberId": None}, "subscriberId"),
         ({"subscriberId": 123}, "subscriberId"),
+        ({"subscriberId": "x" * 129}, "subscriberId"),
+        ({"subscriberId": "tab\there"}, "subscriberId"),
         ({"type": "record"}, "type"),
         ({"totpExpiryPeriodSeconds": 9}, "totpExpiryPeriodSeconds"),
+        ({"totpExpiryPeriodSeconds": 2**31}, "totpExpiryPeriodSeconds"),
         ({"totpExpiryPeriodSeconds": "x"}, "totpExpiryPeriodSeconds"),
         ({"concurrentConnectionsLimit": 0}, "concurrentConnectionsLimit"),
         ({"b32Secret": "JBSWY3DPEHPK3PX1"}, "b32Secret"),  # '1' is not base32
-        ({"b32Secret": "jbswy3dpehpk3pxp"}, "b32Secret"),
         ({"b32Secret": "JBSWY3DPEHPK3PX"}, "b32Secret"),  # 15: not a multiple of 8
-        ({"b32Secret": "JBSWY3DP"}, "b32Secret"),  # 8: shorter than 16
+        ({"b32Secret": "JBSWY3DP"}, "b32Secret"),  # 8: shorter than 16 (kept: README, Migrating from Ant Media)
         ({"b32Secret": 42}, "b32Secret"),
-        ({"streamId": "other"}, "streamId"),
+        ({"blockedType": "record"}, "blockedType"),
         ({"subscriberName": "x" * 300}, "subscriberName"),
     ],
 )
-def test_bad_subscribers_are_400_naming_the_field(aws: Aws, clock: FakeClock, body: dict[str, Any], field: str) -> None:
+def test_bad_subscribers_are_ant_medias_success_false_naming_the_field(
+    aws: Aws, clock: FakeClock, body: dict[str, Any], field: str
+) -> None:
     reply = create(body)
-    assert reply.status == 400 and reply.body["field"] == field
+    assert reply.status == 200 and reply.body["success"] is False and reply.body["field"] == field
+    assert reply.body["dataId"] == "" and get().status == 404  # nothing stored
 
 
 def test_custom_period_and_registered_code(aws: Aws, clock: FakeClock) -> None:
@@ -120,7 +147,8 @@ def test_custom_period_and_registered_code(aws: Aws, clock: FakeClock) -> None:
 def test_unregistered_subscriber_code_needs_the_app_secret(aws: Aws, clock: FakeClock) -> None:
     reply = totp_of("guest42", "publish")
     assert reply.status == 200 and reply.body["success"] is False and "secret" in reply.body["message"]
-    assert totp_of("guest42").status == 400  # type is needed to derive the secret
+    no_type = totp_of("guest42")  # type is needed to derive the secret
+    assert no_type.status == 200 and no_type.body["success"] is False and no_type.body["field"] == "type"
     from streamauth import settings
 
     app_secret = "appPublishSecret-of-at-least-32-bytes"
@@ -186,7 +214,6 @@ def test_block_both_forms_and_unblock(aws: Aws, clock: FakeClock) -> None:
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"blockedType": "publish", "seconds": 0}, "seconds"),
         ({"blockedType": "publish", "seconds": -5}, "seconds"),
         ({"blockedType": "publish", "seconds": "soon"}, "seconds"),
         ({"blockedType": "record", "seconds": 10}, "blockedType"),
@@ -269,16 +296,20 @@ def test_list_pages_past_hundreds_in_stable_order(aws: Aws, clock: FakeClock) ->
 
 
 def test_delete_one_and_all(aws: Aws, clock: FakeClock) -> None:
-    for sid in ("alice", "bob", "carol"):
+    for sid in ("alice", "bobby", "carol"):
         create({"subscriberId": sid})
     create({"subscriberId": "other"}, stream="stream2")
     assert (
-        call("DeleteSubscriberFunction", event("delete_subscriber", pathParameters=path("bob"))).body["success"] is True
+        call("DeleteSubscriberFunction", event("delete_subscriber", pathParameters=path("bobby"))).body["success"]
+        is True
     )
-    assert get("bob").status == 404
+    assert get("bobby").status == 404
     reply = call("DeleteSubscribersFunction", event("delete_subscribers"))
-    assert reply.body["success"] is True and "2 subscribers" in reply.body["message"]
-    assert get("alice").status == 404 and get("other", "stream2").status == 200
+    assert reply.body["success"] is True
+    assert get("alice").status == 404 and get("carol").status == 404 and get("other", "stream2").status == 200
+    # Ant Media's revokeSubscribers: false when the stream had none (row 13 of issue 21)
+    again = call("DeleteSubscribersFunction", event("delete_subscribers"))
+    assert again.status == 200 and again.body["success"] is False
 
 
 def test_push_notification_token(aws: Aws, clock: FakeClock) -> None:
@@ -297,13 +328,19 @@ def test_push_notification_token(aws: Aws, clock: FakeClock) -> None:
     assert claims["subscriberId"] == "alice" and claims["exp"] == int(T0) + 3600
     default = call("PushTokenFunction", event("push_token", queryStringParameters={"subscriberId": "alice"}))
     assert default.status == 200
+    # Ant Media (PushNotificationRestServiceTest): 0 or less is an hour
+    zero = call(
+        "PushTokenFunction", event("push_token", queryStringParameters={"subscriberId": "a", "timeoutSeconds": "0"})
+    )
+    assert zero.body["success"] is True
+    assert jwt.decode(zero.body["dataId"], options={"verify_signature": False})["exp"] == int(T0) + 3600
     for query, field in (
         ({}, "subscriberId"),
-        ({"subscriberId": "alice", "timeoutSeconds": "0"}, "timeoutSeconds"),
         ({"subscriberId": "alice", "timeoutSeconds": "x"}, "timeoutSeconds"),
+        ({"subscriberId": "alice", "timeoutSeconds": str(31 * 86_400)}, "timeoutSeconds"),
     ):
         bad = call("PushTokenFunction", event("push_token", queryStringParameters=query or None))
-        assert bad.status == 400 and bad.body["field"] == field
+        assert bad.status == 200 and bad.body["success"] is False and bad.body["field"] == field
 
 
 def test_store_throttling_is_503(aws: Aws, clock: FakeClock) -> None:
@@ -329,24 +366,22 @@ def test_secrets_and_codes_never_logged(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     create()
-    generated = call(
-        "CreateSubscriberFunction",
-        event("create_subscriber", pathParameters={"id": "stream1"}, body={"subscriberId": "bob", "type": "play"}),
-    ).body["dataId"]
+    other = "MFRGGZDFMZTWQ2LKMFRGGZDFMZTWQ2LK"
+    create({"subscriberId": "bobby", "type": "play", "b32Secret": other.lower()})
     code = totp_of().body["dataId"]
     verify(code)
     verify("000000")
     get()
     out = capsys.readouterr()
     logged = caplog.text + out.out + out.err
-    assert SECRET not in logged and generated not in logged and code not in logged
+    assert SECRET not in logged and other not in logged and other.lower() not in logged and code not in logged
 
 
 @pytest.mark.parametrize("secret", ["AAAAAAAAAAAAAAAAA=======", "AAAAAAAAAAAAAAAA" + "=" * 8])
-def test_undecodable_base32_is_400_not_a_crash_later(aws: Aws, clock: FakeClock, secret: str) -> None:
+def test_undecodable_base32_is_refused_not_a_crash_later(aws: Aws, clock: FakeClock, secret: str) -> None:
     """Found by schemathesis: padding that passes the character check but cannot be decoded."""
     reply = create({"b32Secret": secret})
-    assert reply.status == 400 and reply.body["field"] == "b32Secret"
+    assert reply.status == 200 and reply.body["success"] is False and reply.body["field"] == "b32Secret"
     assert get().status == 404  # nothing half-written
 
 
@@ -355,3 +390,47 @@ def test_sixteen_character_secret_verifies(aws: Aws, clock: FakeClock) -> None:
     create({"b32Secret": "JBSWY3DPEHPK3PXP"})
     assert verify(code_now(clock, "JBSWY3DPEHPK3PXP"))["success"] is True
     assert verify("000000" if code_now(clock, "JBSWY3DPEHPK3PXP") != "000000" else "111111")["success"] is False
+
+
+WIDE_IDS = ["user name", "a#b#c", "a/b/c", "100%", "%41%", 'say "hi"', "it's", "müller", "名前です", "x~0~y"]
+
+
+def test_wide_ids_reach_keys_only_escaped(aws: Aws, clock: FakeClock) -> None:
+    """Ant Media's subscriber ids are any non-blank text: stored and read back as sent, but every
+    key (and the `subscriberId` attribute the enforcer reads) holds them percent-encoded, so no
+    two ids share a key and none can forge another item's key (`#` separates key parts, `~` a
+    subscriber's session slots)."""
+    import re
+
+    for subscriber_id in WIDE_IDS:
+        assert create({"subscriberId": subscriber_id}).body["success"] is True, subscriber_id
+        blocked = call(
+            "BlockSubscriberFunction",
+            event("block_subscriber", pathParameters=path(subscriber_id), body={"blockedType": "play", "seconds": 60}),
+        )
+        if "/" in subscriber_id:  # no path can carry it: the function names the parameter
+            assert blocked.status == 400 and blocked.body["field"] == "sid"
+            continue
+        assert blocked.body["success"] is True, blocked.body
+    call("BlockSubscriberFunction", event("block_subscriber", pathParameters=path("new one#2")))  # stored by blocking
+    items = aws.client("dynamodb").scan(TableName=aws.table_name)["Items"]
+    safe = re.compile(r"[A-Za-z0-9_.@:+\-%]+")
+    subscribers = [item for item in items if item.get("kind", {}).get("S") == "subscriber"]
+    assert len(subscribers) == len(WIDE_IDS) + 1
+    for item in subscribers:
+        assert safe.fullmatch(item["sk"]["S"].removeprefix("SUB#")), item["sk"]
+        assert safe.fullmatch(item["subscriberId"]["S"]), item["subscriberId"]
+    for subscriber_id in (i for i in WIDE_IDS if "/" not in i):
+        body = get(subscriber_id).body
+        assert body["subscriberId"] == subscriber_id and body["blockedType"] == "play"
+    listed = call(
+        "ListSubscribersFunction",
+        event("list_subscribers", pathParameters={"id": "stream1", "offset": "0", "size": "50"}),
+    ).body
+    assert sorted(s["subscriberId"] for s in listed) == sorted([*WIDE_IDS, "new one#2"])
+
+
+@pytest.mark.parametrize("sid", [".", "..", " ", "\x7f", "a\nb"])
+def test_ids_that_cannot_be_a_subscriber(aws: Aws, clock: FakeClock, sid: str) -> None:
+    reply = call("DeleteSubscriberFunction", event("delete_subscriber", pathParameters=path(sid)))
+    assert reply.status == 200 and reply.body["success"] is False and reply.body["field"] == "sid"

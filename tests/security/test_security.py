@@ -17,6 +17,7 @@ from localapi import template as tpl
 from tests.conftest import T0, Aws, FakeClock, call, event
 
 SAMPLE_PATH = {
+    "app": "LiveApp",  # the AntMediaAppName parameter's default
     "id": "stream1",
     "sid": "alice",
     "offset": "0",
@@ -276,9 +277,9 @@ def test_twenty_parallel_uses_of_one_totp_code_one_success(aws: Aws, clock: Fake
     from streamauth.logic import totp
     from streamauth.service.subscribers import subscriber_service
 
-    secret = call(
-        "CreateSubscriberFunction", event("create_subscriber", body={"subscriberId": "alice", "type": "publish"})
-    ).body["dataId"]
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    body = {"subscriberId": "alice", "type": "publish", "b32Secret": secret}
+    assert call("CreateSubscriberFunction", event("create_subscriber", body=body)).body["success"] is True
     code = totp.totp(totp.b32_key(secret), clock(), 60)
     results = _race(20, lambda: subscriber_service().verify("stream1", "alice", code, "publish", clock(), None).success)
     assert results.count(True) == 1
@@ -291,13 +292,14 @@ def test_consume_is_exactly_once_across_the_sdks_own_retry(aws: Aws, clock: Fake
     from streamauth.models.tokens import TokenRequest
     from streamauth.service.tokens import token_service
     from streamauth.store import token_store
+    from streamauth.store.tokens import Use
 
     token = token_service().issue_one_time(TokenRequest("s", int(T0) + 60, "publish", None), clock())
     store = token_store()
     created = int(clock() * 1000)
-    assert store.consume("s", token.token_id, created, "publish", clock(), "request-1") is True
-    assert store.consume("s", token.token_id, created, "publish", clock(), "request-1") is True  # the retry
-    assert store.consume("s", token.token_id, created, "publish", clock(), "request-2") is False
+    assert store.consume("s", token.token_id, created, "publish", clock(), Use("request-1")) is True
+    assert store.consume("s", token.token_id, created, "publish", clock(), Use("request-1")) is True  # the retry
+    assert store.consume("s", token.token_id, created, "publish", clock(), Use("request-2")) is False
 
 
 # -- hostile inputs over HTTP ---------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from streamauth.errors import ConfigurationError
-from streamauth.logic.enforcement import Trigger, trigger
+from streamauth.store.triggers import Trigger, trigger
 from streamauth.logic.kicks import KickRequest, Plan, plan, verdict
 from streamauth.models.media_servers import MediaServer, Registry, parse_registry
 from streamauth.models.sessions import CredentialRef, Session

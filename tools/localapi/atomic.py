@@ -20,6 +20,7 @@ import threading
 from typing import Any
 
 _LOCK = threading.RLock()
+LOCK = _LOCK  # held by every DynamoDB request: localapi.state snapshots under it
 _STATE = threading.local()  # .backed_up: the running transaction keeps its own, smaller backup
 
 

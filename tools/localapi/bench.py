@@ -547,6 +547,7 @@ def _subscriber_and_key_counts(count: Callable[[str, Callable[[], Any]], None], 
     from streamauth.auth import auth_context, authenticate
     from streamauth.logic import totp
     from streamauth.models.accounts import CreateAccountRequest
+    from streamauth.models.principals import operator
     from streamauth.models.subscribers import CreateSubscriberRequest
     from streamauth.service.accounts import account_service
     from streamauth.service.subscribers import subscriber_service
@@ -559,7 +560,7 @@ def _subscriber_and_key_counts(count: Callable[[str, Callable[[], Any]], None], 
     count("verify subscriber code (wrong)", lambda: service.verify("bench", "bob", "000000", "publish", now, None))
     count("verify subscriber code (accepted)", lambda: service.verify("bench", "bob", code, "publish", now, None))
     count("verify subscriber code (replayed)", lambda: service.verify("bench", "bob", code, "publish", now, None))
-    _, key = account_service().create(CreateAccountRequest.parse({"name": "bench"}), now)
+    _, key = account_service().create(CreateAccountRequest.parse({"name": "bench"}), now, operator())
     count("authorizer, service-account key (first use)", lambda: authenticate(f"Token {key}", auth_context(), now))
     count("authorizer, service-account key (again)", lambda: authenticate(f"Token {key}", auth_context(), now + 1))
     count("authorizer, operator JWT", lambda: _authorize(now))

@@ -20,6 +20,7 @@ from localapi import template as tpl
 from localapi.runtime import Lambdas
 
 LOCAL_EVENTS = "/_local/events"  # the local stand-in for the streamauth event bus
+LOCAL_INVOKE = "/_local/invoke/"  # + a function's logical id: `make invoke` in the running API
 MAX_PAYLOAD = 10 * 1024 * 1024  # API Gateway's request size limit
 MAX_URL = 10 * 1024  # API Gateway's URL length limit
 MAX_HEADERS = 10 * 1024  # API Gateway's limit on the request line and headers together
@@ -51,8 +52,9 @@ class Reply:
 
 
 class Gateway:
-    def __init__(self, lambdas: Lambdas, stage: str = "local") -> None:
+    def __init__(self, lambdas: Lambdas, stage: str = "local", base_url: str = "") -> None:
         self._lambdas = lambdas
+        self._base_url = base_url  # the served OpenAPI's `servers` when a request has no Host
         self._routes = tpl.routes()
         self._authorizers = tpl.authorizers()
         self._responses = tpl.gateway_responses()
@@ -62,7 +64,10 @@ class Gateway:
         self._lock = threading.Lock()
 
     # -- gateway responses -------------------------------------------------------------
-    def gateway_response(self, kind: str, message: str) -> Reply:
+    def gateway_response(self, kind: str, message: str, authorizer: dict[str, Any] | None = None) -> Reply:
+        """The template's GatewayResponses entry for `kind`, its template rendered as API Gateway
+        does: `$context.error.messageString` (quoted), `$context.authorizer.<key>` (the
+        authorizer's context, raw), and `#if("..." != "")...#else...#end`."""
         spec = self._responses.get(kind) or self._responses.get(_DEFAULT_TYPE.get(kind, ""), {})
         if not spec and kind not in _DEFAULT_TYPE:
             fallback = "DEFAULT_5XX" if _DEFAULT_STATUS.get(kind, 500) >= 500 else "DEFAULT_4XX"
@@ -70,7 +75,7 @@ class Gateway:
         status = int(spec.get("StatusCode", _DEFAULT_STATUS.get(kind, 500)))
         body_template = spec.get("ResponseTemplates", {}).get("application/json")
         if body_template:
-            body = body_template.replace("$context.error.messageString", json.dumps(message))
+            body = render_template(body_template, message, authorizer or {})
         else:
             body = json.dumps({"message": message})
         return Reply(status, body.encode(), [("Content-Type", "application/json"), ("x-amzn-ErrorType", kind)])
@@ -86,7 +91,11 @@ class Gateway:
         if not isinstance(entry, dict):
             return Reply(400, b'{"message": "the event must be a JSON object"}', [("Content-Type", "application/json")])
         if "DetailType" in entry:  # a PutEvents entry: build the event EventBridge would deliver
-            detail = entry.get("Detail", "{}")
+            detail = _entry_detail(entry.get("Detail", "{}"))
+            if detail is None or not isinstance(entry["DetailType"], str):
+                # PutEvents refuses such an entry (MalformedDetail): so does its local stand-in
+                message = b'{"message": "Detail must be a JSON object (as text) and DetailType a string"}'
+                return Reply(400, message, [("Content-Type", "application/json")])
             when = _entry_time(entry.get("Time"))
             if when is None:
                 return Reply(400, b'{"message": "Time: not a timestamp"}', [("Content-Type", "application/json")])
@@ -99,7 +108,7 @@ class Gateway:
                 "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when)),  # as EventBridge: its Time, in seconds
                 "region": "us-east-1",
                 "resources": [],
-                "detail": json.loads(detail) if isinstance(detail, str) else detail,
+                "detail": detail,
             }
         else:  # a sample event: EventBridge stamps each put with a fresh id and time
             entry.update(id=str(uuid.uuid4()), time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
@@ -116,18 +125,23 @@ class Gateway:
             return self.gateway_response("REQUEST_TOO_LARGE", "Request Too Long")
         split = urlsplit(raw_path)
         path = unquote(split.path) or "/"
-        if path == LOCAL_EVENTS and method == "POST":
-            return self.put_event(body)
-        if path == "/openapi.json" and method == "GET":
-            from localapi.openapi import spec
-
-            return Reply(200, json.dumps(spec()).encode(), [("Content-Type", "application/json")])
-        if path == "/docs" and method == "GET":
-            from localapi.openapi import docs_page
-
-            return Reply(200, docs_page().encode(), [("Content-Type", "text/html; charset=utf-8")])
+        local = self._local(method, path, headers, body)
+        if local is not None:
+            return local
         route, params = self._match(method, path)
         if route is None:
+            allowed = self._methods(path)
+            if allowed:  # a known path, another method: say which ones it takes
+                return _json(
+                    405,
+                    {
+                        "success": False,
+                        "message": f"{method} is not allowed on {path}: use {', '.join(allowed)}",
+                        "dataId": None,
+                        "errorId": 405,
+                    },
+                    [("Allow", ", ".join(allowed))],
+                )
             return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token")
         authorizer_context: dict[str, Any] = {}
         if route.authorizer is not None:
@@ -141,6 +155,71 @@ class Gateway:
             return self.gateway_response("DEFAULT_5XX", "Internal server error")
         return _proxy_reply(reply["result"])
 
+    def _local(self, method: str, path: str, headers: list[tuple[str, str]], body: bytes) -> Reply | None:
+        """What only the local API answers: `/` (where the docs are), the docs and contract,
+        and the stand-ins for EventBridge (`/_local/events`) and `sam local invoke`."""
+        if method not in ("GET", "HEAD", "POST"):
+            return None
+        if path == LOCAL_EVENTS and method == "POST":
+            return self.put_event(body)
+        if path.startswith(LOCAL_INVOKE) and method == "POST":
+            return self.invoke(path[len(LOCAL_INVOKE) :], body)
+        if method == "POST":
+            return None
+        if path == "/":
+            base = self._base(headers)
+            return _json(
+                200,
+                {
+                    "service": "streamauth (local)",
+                    "docs": f"{base}/docs",
+                    "openapi": f"{base}/openapi.json",
+                    "hint": "every operator endpoint takes Authorization: Bearer $(make -s admin-token)",
+                },
+            )
+        if path == "/openapi.json":
+            from localapi.openapi import spec
+
+            return _json(200, spec(server=self._base(headers)))
+        if path == "/docs/":  # the page's links are relative to /docs
+            return Reply(301, b"", [("Location", "/docs"), ("Content-Type", "text/plain")])
+        if path == "/docs":
+            from localapi import openapi
+
+            return Reply(200, openapi.docs_page().encode(), [("Content-Type", "text/html; charset=utf-8")])
+        if path.startswith("/docs/"):
+            from localapi import openapi
+
+            asset = openapi.docs_asset(path[len("/docs/") :])
+            if asset is None:
+                missing = {"success": False, "message": f"no such docs file: {path}", "dataId": None, "errorId": 404}
+                return _json(404, missing)
+            data, content_type = asset
+            return Reply(200, data, [("Content-Type", content_type), ("Cache-Control", "max-age=3600")])
+        return None
+
+    def _base(self, headers: list[tuple[str, str]]) -> str:
+        """This API's own URL, as the client reached it (Host), for links and `servers`."""
+        host = _header(headers, "Host")
+        if host and re.fullmatch(r"[A-Za-z0-9.\-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?", host):
+            return f"http://{host}"
+        return self._base_url or "http://127.0.0.1:3000"
+
+    def invoke(self, function: str, body: bytes) -> Reply:
+        """`make invoke` against the running API: the function on the posted event, with this
+        API's data. Lambda's reply as is ({"result": ...} or {"error": ...})."""
+        if function not in tpl.functions():
+            return _json(404, {"error": f"unknown function {function}"})
+        try:
+            event = json.loads(body or b"{}")
+        except ValueError:
+            return _json(400, {"error": "the event is not JSON"})
+        return _json(200, self._lambdas.invoke(function, event))
+
+    def _methods(self, path: str) -> list[str]:
+        """The methods the routes on `path` take."""
+        return sorted({route.method for route in self._routes if route.pattern.fullmatch(path)})
+
     def _match(self, method: str, path: str) -> tuple[tpl.Route | None, dict[str, str]]:
         for route in self._routes:
             match = route.pattern.fullmatch(path)
@@ -151,7 +230,9 @@ class Gateway:
     def _authorize(self, name: str, headers: list[tuple[str, str]], method: str, path: str) -> Reply | dict[str, Any]:
         authorizer = self._authorizers[name]
         value = _header(headers, authorizer.header)
-        if not value or (authorizer.validation is not None and not authorizer.validation.search(value)):
+        if not value:  # API Gateway refuses before the authorizer runs
+            return self.gateway_response("UNAUTHORIZED", "Unauthorized")
+        if authorizer.validation is not None and not authorizer.validation.search(value):
             return self.gateway_response("UNAUTHORIZED", "Unauthorized")
         key = (name, value)
         with self._lock:
@@ -180,7 +261,9 @@ class Gateway:
         if not any(s.get("Effect") == "Allow" for s in statements) or any(
             s.get("Effect") == "Deny" for s in statements
         ):
-            return self.gateway_response("ACCESS_DENIED", "User is not authorized to access this resource")
+            return self.gateway_response(
+                "ACCESS_DENIED", "User is not authorized to access this resource", dict(policy.get("context") or {})
+            )
         context = dict(policy.get("context") or {})
         context["principalId"] = policy.get("principalId", "")
         return context
@@ -237,6 +320,33 @@ class Gateway:
             "body": text_body,
             "isBase64Encoded": is_base64,
         }
+
+
+def render_template(template: str, message: str, authorizer: dict[str, Any]) -> str:
+    """A gateway response template as API Gateway renders it (the part of VTL the template
+    uses): `$context.error.messageString` is the message quoted, `$context.authorizer.<key>`
+    the authorizer context's value as is (empty when absent), then `#if("x" != "")a#else b#end`."""
+    body = template.replace("$context.error.messageString", json.dumps(message))
+    body = re.sub(r"\$context\.authorizer\.(\w+)", lambda m: str(authorizer.get(m.group(1), "")), body)
+
+    def branch(match: re.Match[str]) -> str:
+        return match.group(2) if match.group(1) != "" else match.group(3)
+
+    return re.sub(r'#if\("([^"]*)" != ""\)(.*?)#else(.*?)#end', branch, body, flags=re.S)
+
+
+def _json(status: int, data: Any, headers: list[tuple[str, str]] | None = None) -> Reply:
+    return Reply(status, json.dumps(data).encode(), [("Content-Type", "application/json"), *(headers or [])])
+
+
+def _entry_detail(detail: object) -> dict[str, Any] | None:
+    """A PutEvents entry's Detail: a JSON object, as text (or already parsed), else None."""
+    if isinstance(detail, str):
+        try:
+            detail = json.loads(detail)
+        except ValueError:
+            return None
+    return detail if isinstance(detail, dict) else None
 
 
 def _entry_time(value: Any) -> float | None:

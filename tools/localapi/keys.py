@@ -15,11 +15,13 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from pathlib import Path
 from typing import Any
 
 from localapi import template as tpl
 
-LOCAL_FILE = tpl.ROOT / ".local" / "secrets.json"
+SECRETS_ENV = "STREAMAUTH_LOCAL_SECRETS"  # another file in its place (a test's own local deployment)
+LOCAL_FILE = Path(os.environ.get(SECRETS_ENV) or tpl.ROOT / ".local" / "secrets.json")
 
 
 def template_secrets(template: dict[str, Any] | None = None) -> dict[str, str]:

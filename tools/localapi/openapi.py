@@ -1,8 +1,11 @@
-"""openapi.yaml, the HTTP contract: loaded for the local API's /openapi.json and /docs."""
+"""openapi.yaml, the HTTP contract: loaded for the local API's /openapi.json and /docs.
+
+/docs is Swagger UI (swagger-ui-dist, pinned in the Makefile, installed by `make docs-ui` into
+.build/docs-ui: nothing is fetched from a CDN) over the served /openapi.json; without those
+files (no npm), a plain table of the operations."""
 
 from __future__ import annotations
 
-import copy
 import html
 import time
 from functools import cache
@@ -11,19 +14,12 @@ from typing import Any
 import yaml
 
 from localapi.template import ROOT, parameter_defaults
+from streamauth import contract
 
 SPEC = ROOT / "openapi.yaml"
+SWAGGER_UI = ROOT / ".build" / "docs-ui" / "node_modules" / "swagger-ui-dist"
 METHODS = ("get", "put", "post", "delete", "patch")
-# `x-minimum: now` on a schema: a number that must be in the future when the request arrives
-# (a token's expireDate), which no static document can say. The served spec sets `minimum` to
-# the time it is served plus this margin, so a value drawn from it is still in the future
-# however long a client (`make fuzz` runs for minutes) holds on to the spec.
-NOW = "now"
-NOW_MARGIN_SECONDS = 3600
-# `x-maximum: signed-token-max`: at most SignedTokenMaxSeconds ahead (ES256 tokens). The served
-# `maximum` is the serving time plus that setting: the server measures from the (later) request
-# time, so a value within it stays valid.
-SIGNED_TOKEN_MAX = "signed-token-max"
+NOW, NOW_MARGIN_SECONDS, SIGNED_TOKEN_MAX = contract.NOW, contract.NOW_MARGIN_SECONDS, contract.SIGNED_TOKEN_MAX
 
 
 @cache
@@ -33,27 +29,13 @@ def _document() -> dict[str, Any]:
     return data
 
 
-def _resolve_now(node: Any, now: int, longest: int) -> None:
-    if isinstance(node, dict):
-        if node.get("x-minimum") == NOW:
-            node["minimum"] = now + NOW_MARGIN_SECONDS
-        if node.get("x-maximum") == SIGNED_TOKEN_MAX:
-            node["maximum"] = now + longest
-        for value in node.values():
-            _resolve_now(value, now, longest)
-    elif isinstance(node, list):
-        for value in node:
-            _resolve_now(value, now, longest)
-
-
-def spec(now: float | None = None) -> dict[str, Any]:
+def spec(now: float | None = None, server: str | None = None) -> dict[str, Any]:
     """The contract as served: openapi.yaml with every `x-minimum: now` given a `minimum` of
     `now` (the current time by default) plus NOW_MARGIN_SECONDS, and every `x-maximum:
-    signed-token-max` a `maximum` of `now` plus SignedTokenMaxSeconds."""
-    data = copy.deepcopy(_document())
+    signed-token-max` a `maximum` of `now` plus SignedTokenMaxSeconds; `servers` is the URL it
+    is served from (`server`: the local API as the client reached it, whatever its port)."""
     longest = int(parameter_defaults()["SignedTokenMaxSeconds"])
-    _resolve_now(data, int(time.time() if now is None else now), longest)
-    return data
+    return contract.served(_document(), int(time.time() if now is None else now), longest, server)
 
 
 def operations() -> set[tuple[str, str]]:
@@ -61,14 +43,47 @@ def operations() -> set[tuple[str, str]]:
 
 
 def docs_page() -> str:
-    """A readable, self-contained page (no CDN): every operation, its parameters and replies."""
+    """Swagger UI over /openapi.json when its files are installed (`make docs-ui`), else a
+    readable self-contained table of the operations. Either way, nothing from a CDN."""
+    if (SWAGGER_UI / "swagger-ui-bundle.js").is_file():
+        return swagger_page()
+    return table_page()
+
+
+def swagger_page() -> str:
+    return contract.PAGE
+
+
+def docs_asset(name: str) -> tuple[bytes, str] | None:
+    """One of the page's files (bytes, content type), or None: only the names the page uses."""
+    if name == "init.js":
+        return contract.INIT_JS.encode(), "text/javascript; charset=utf-8"
+    if name not in contract.ASSETS:
+        return None
+    path = SWAGGER_UI / name
+    if not path.is_file():
+        return None
+    return path.read_bytes(), contract.ASSETS[name]
+
+
+def _parameter_name(parameter: dict[str, Any], components: dict[str, Any]) -> str:
+    """A parameter's real name (`sid`, `expireDate`), through its $ref when it has one."""
+    ref = str(parameter.get("$ref", ""))
+    if ref.startswith("#/components/parameters/"):
+        parameter = components.get(ref.rsplit("/", 1)[-1], {})
+    return f"{parameter.get('name', '?')} ({parameter.get('in', '?')})"
+
+
+def table_page() -> str:
+    """Every operation, its parameters (real names) and body, without Swagger UI's files."""
     data = spec()
+    components = data.get("components", {}).get("parameters", {})
     rows = []
     for path, item in data["paths"].items():
         for method, op in item.items():
             if method not in METHODS:
                 continue
-            params = ", ".join(p.get("name", p.get("$ref", "").rsplit("/", 1)[-1]) for p in op.get("parameters", []))
+            params = ", ".join(_parameter_name(p, components) for p in op.get("parameters", []))
             content: dict[str, Any] = op.get("requestBody", {}).get("content", {})
             media: dict[str, Any] = next(iter(content.values())) if content else {}
             body_ref = str(media.get("schema", {}).get("$ref", ""))
@@ -89,7 +104,8 @@ def docs_page() -> str:
         "<style>body{font-family:sans-serif;margin:2em}td,th{border-bottom:1px solid #ddd;padding:4px 8px;"
         "text-align:left;vertical-align:top}table{border-collapse:collapse}</style></head><body>"
         f"<h1>{html.escape(info['title'])} {html.escape(info['version'])}</h1><p>{html.escape(info['description'])}</p>"
-        "<p>The machine-readable contract: <a href='/openapi.json'>/openapi.json</a> (OpenAPI 3.1).</p>"
+        "<p>The machine-readable contract: <a href='openapi.json'>openapi.json</a> (OpenAPI 3.1). "
+        "For the interactive page (Swagger UI), <code>make docs-ui</code> (needs npm) and restart.</p>"
         "<table><tr><th>method</th><th>path</th><th>does</th><th>parameters</th><th>body</th><th>auth</th></tr>"
         + "".join(rows)
         + "</table></body></html>"

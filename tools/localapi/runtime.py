@@ -76,8 +76,21 @@ def bound_streams(kept: int) -> None:
 
 
 class Backend:
-    def __init__(self, dynamodb_endpoint: str | None = None, table_prefix: str = "streamauth-local") -> None:
+    """`state`: a snapshot file (.local/state.json for `make run`) the embedded DynamoDB is
+    restored from on start and kept in (localapi.state); None keeps nothing (the tests)."""
+
+    def __init__(
+        self,
+        dynamodb_endpoint: str | None = None,
+        table_prefix: str = "streamauth-local",
+        state: Path | None = None,
+        fresh: bool = False,
+    ) -> None:
         self._moto: Any = None
+        self._state_path = state if not dynamodb_endpoint else None  # DynamoDB Local keeps its own
+        self._fresh = fresh
+        self._keeper: Any = None
+        self.restored = 0  # items read back from the snapshot
         self.endpoint = ""
         self.dynamodb_endpoint = dynamodb_endpoint or ""
         self.table_prefix = table_prefix
@@ -103,9 +116,25 @@ class Backend:
         self.endpoint = f"http://{host}:{port}"
         self.dynamodb_endpoint = self.dynamodb_endpoint or self.endpoint
         self._provision()
+        if self._state_path is not None:
+            from localapi import state
+
+            if self._fresh:
+                state.forget(self._state_path)
+            data = state.read(self._state_path)  # StateError: named by the caller
+            if data is not None:
+                self.restored = state.restore(data, self.table_names, REGION)
+            self._keeper = state.Keeper(self._state_path, self.table_names, REGION).start()
         return self
 
+    @property
+    def state_path(self) -> Path | None:
+        return self._state_path
+
     def stop(self) -> None:
+        if self._keeper is not None:
+            self._keeper.close()  # the last snapshot, before the store goes
+            self._keeper = None
         if self._moto is not None:
             self._moto.stop()
 
@@ -188,6 +217,48 @@ def _fake_credentials_env() -> dict[str, str]:
     return {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
 
 
+# What a log line shows after its message, in this order (the keys streamauth's functions log).
+LOG_KEYS = ("stream_id", "action", "phase", "server", "session_id", "principal_type", "status", "kickStatus")
+
+
+def readable_log(line: str, function: str) -> str | None:
+    """One of a worker's log lines as a person reads it in the terminal: Powertools' JSON
+    (hundreds of characters of Lambda context) becomes `Function LEVEL: reason: message (k=v)`,
+    reason first; metrics (EMF) lines are dropped (CloudWatch's, not a reader's); anything
+    else (a print, a traceback) is shown as it is."""
+    text = line.rstrip("\n")
+    if not text.startswith("{"):
+        return text
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(data, dict):
+        return text
+    if "_aws" in data:
+        return None
+    message = data.get("message")
+    if message is None:
+        return text
+    reason = data.get("reason")
+    head = f"{function} {data.get('level', 'INFO')}: "
+    if reason and f"{reason}:" not in str(message):  # the authorizer's message says it already
+        head += f"{reason}: "
+    details = " ".join(f"{key}={data[key]}" for key in LOG_KEYS if data.get(key) not in (None, ""))
+    shown = head + str(message) + (f" ({details})" if details else "")
+    if data.get("exception"):
+        shown += "\n" + str(data["exception"])
+    return shown
+
+
+def _relay_logs(stream: Any, function: str) -> None:
+    """A worker's stderr (its logs), line by line, made readable, to the runner's stdout."""
+    for line in iter(stream.readline, ""):
+        shown = readable_log(line, function)
+        if shown is not None:
+            print(shown, flush=True)
+
+
 class _Worker:
     """One worker process, in a session of its own: a Ctrl-C in the terminal reaches the
     runner, which stops its workers, not each worker mid-request."""
@@ -205,8 +276,16 @@ class _Worker:
         ]
         self.name = function.logical_id
         self.process = subprocess.Popen(
-            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True, start_new_session=True
+            args,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+            start_new_session=True,
         )
+        logs = threading.Thread(target=_relay_logs, args=(self.process.stderr, self.name), daemon=True)
+        logs.start()
 
     def wait_ready(self) -> None:
         if not self._read().get("ready"):

@@ -1,5 +1,11 @@
 """Who is calling: the operator authorizer's logic.
 
+Header forms: `Bearer <jwt>` with the scheme in any case, the bare `<jwt>` (Ant Media's only form
+before ams-v2.12.0), and `Token <key>`; nothing else. The API has no identity-source regex
+(template.yaml, OperatorAuthorizer): any header present reaches the authorizer, whose Deny
+says why it refused it (REFUSALS: malformed, expired, not_accepted); an absent one is API
+Gateway's own 401 (missing).
+
 The authorizer authenticates (bad credentials → 401); functions authorize by scope
 (valid credentials without the right → 403, models/principals.py). Each scheme is one entry
 in `_SCHEMES`, so a new credential kind plugs in without touching callers.
@@ -50,14 +56,42 @@ def auth_context() -> AuthContext:
 
 Authenticator = Callable[[str, AuthContext, float], Principal]
 
+# What a refused caller is told, by reason: enough to act on, never which key or check failed.
+REFUSALS = {
+    "missing": "no credentials: send the header Authorization: Bearer <jwt> (or Token <key>)",
+    "malformed": "malformed credentials: expected Authorization: Bearer <jwt> or Token <40-hex key>",
+    "expired": "expired credentials: the token's exp has passed, get a new one",
+    "not_accepted": (
+        "credentials not accepted: not signed by this deployment, lacking a claim it requires"
+        " (an operator JWT's exp), unknown, or revoked"
+    ),
+}
 
-def _operator(token: str, context: AuthContext, now: float) -> Principal | None:
-    """An operator JWT (REST JWT secret; `exp` required unless legacy JWTs are allowed)."""
+
+def _jwt_reason(exc: signing.InvalidJwt) -> str:
+    """A JWT's refusal, for the caller: expired (it verified, but its exp has passed), malformed
+    (not a JWT at all), else not accepted (another key, algorithm, audience, a claim missing)."""
+    detail = str(exc)
+    if detail == "expired":
+        return "expired"
+    if detail in ("DecodeError", "malformed"):
+        return "malformed"
+    return "not_accepted"
+
+
+def refusal(exc: Unauthorized) -> str:
+    """The caller's message for a refused credential (REFUSALS by reason)."""
+    return REFUSALS.get(exc.reason, REFUSALS["not_accepted"])
+
+
+def _operator(token: str, context: AuthContext, now: float) -> Principal | signing.InvalidJwt | None:
+    """An operator JWT (REST JWT secret; `exp` required unless legacy JWTs are allowed); the
+    decoding error when it is not one; None when it verifies but is another kind's."""
     require = () if context.allow_legacy_operator_jwt else ("exp",)
     try:
         claims = signing.decode(token, context.keys.rest_jwt_secret, now, require=require)
-    except signing.InvalidJwt:
-        return None
+    except signing.InvalidJwt as exc:
+        return exc
     if any(name in claims for name in _OTHER_KINDS):
         return None
     subject = claims.get("sub")
@@ -69,15 +103,18 @@ def _bearer(token: str, context: AuthContext, now: float) -> Principal:
     from streamauth.logic.viewers import check_viewer_jwt
 
     operator = _operator(token, context, now)
-    if operator is not None:
+    if isinstance(operator, Principal):
         return operator
+    if isinstance(operator, signing.InvalidJwt) and _jwt_reason(operator) != "not_accepted":
+        # not a JWT at all, or the operator key's own and expired: no viewer key changes that
+        raise Unauthorized(f"operator JWT refused: {operator}", _jwt_reason(operator))
     try:
         viewer = check_viewer_jwt(token, context.viewer_jwt or context.keys.viewer_jwt_key, now)
     except signing.InvalidJwt as exc:
-        raise Unauthorized("invalid bearer token") from exc
+        raise Unauthorized(f"bearer JWT refused: {exc}", _jwt_reason(exc)) from exc
     issued_at = signing.issued_at(viewer)
     if not context.viewer_alive(viewer["stream_id"], issued_at, now):
-        raise Unauthorized("this viewer token's stream was closed or its tokens revoked")
+        raise Unauthorized("this viewer token's stream was closed or its tokens revoked", "not_accepted")
     attributes: dict[str, str | int] = {"stream_id": viewer["stream_id"], "exp": int(viewer["exp"])}
     if issued_at is not None:
         attributes["iat"] = issued_at
@@ -88,10 +125,10 @@ def _service_account_key(key: str, context: AuthContext, now: float) -> Principa
     from streamauth.logic.accounts import is_key, key_hash
 
     if not is_key(key):
-        raise Unauthorized("a service-account key is 40 lowercase hex characters")
+        raise Unauthorized("a service-account key is 40 lowercase hex characters", "malformed")
     principal = context.find_account(key_hash(context.keys.service_account_pepper, key), now)
     if principal is None:
-        raise Unauthorized("unknown or revoked service-account key")
+        raise Unauthorized("unknown or revoked service-account key", "not_accepted")
     return principal
 
 
@@ -102,13 +139,16 @@ MAX_CREDENTIAL_LENGTH = 8192
 def authenticate(header: str | None, context: AuthContext, now: float) -> Principal:
     """The principal behind an Authorization header value, or Unauthorized."""
     if not header:
-        raise Unauthorized("missing Authorization header")
+        raise Unauthorized("missing Authorization header", "missing")
     if len(header) > MAX_CREDENTIAL_LENGTH:
-        raise Unauthorized("credential too long")
-    scheme, _, value = header.strip().partition(" ")
-    authenticator = _SCHEMES.get(scheme.lower())
+        raise Unauthorized("credential too long", "malformed")
+    text = header.strip()
+    if " " not in text and signing.looks_like_jwt(text):
+        return _bearer(text, context, now)  # Ant Media's bare form (`Authorization: <jwt>`, its JWTFilter)
+    scheme, _, value = text.partition(" ")
+    authenticator = _SCHEMES.get(scheme.lower())  # the scheme in any case, as Ant Media's JWTFilter
     if authenticator is None or not value.strip():
-        raise Unauthorized("expected 'Bearer <jwt>' or 'Token <key>'")
+        raise Unauthorized("expected 'Bearer <jwt>', '<jwt>' or 'Token <key>'", "malformed")
     return authenticator(value.strip(), context, now)
 
 
@@ -131,3 +171,20 @@ def allow_policy(principal: Principal, method_arn: str) -> dict[str, Any]:
     )
     response.allow_all_routes()
     return response.asdict()
+
+
+def deny_policy(exc: Unauthorized, method_arn: str) -> dict[str, Any]:
+    """A Deny for the whole stage with the refusal in its context: API Gateway answers its
+    ACCESS_DENIED gateway response, whose template (template.yaml: a 401) shows
+    `$context.authorizer.reason` and `.message`. A raised "Unauthorized" could say nothing."""
+    arn = method_arn.split(":")
+    api_id, stage = (arn[5].split("/") + ["", ""])[:2] if len(arn) >= 6 else ("*", "*")
+    resource = f"arn:aws:execute-api:{arn[3]}:{arn[4]}:{api_id or '*'}/{stage or '*'}/*/*" if len(arn) >= 6 else "*"
+    return {
+        "principalId": "refused",
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": resource}],
+        },
+        "context": {"reason": exc.reason, "message": refusal(exc)},
+    }

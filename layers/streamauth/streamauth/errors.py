@@ -25,7 +25,14 @@ class BadRequest(StreamAuthError):
 
 
 class Unauthorized(StreamAuthError):
-    """No credentials, or credentials that do not verify."""
+    """No credentials, or credentials that do not verify. `reason` says which, for the caller:
+    `missing`, `malformed`, `expired` or `not_accepted` (never which key, never more)."""
+
+    REASONS = ("missing", "malformed", "expired", "not_accepted")
+
+    def __init__(self, message: str, reason: str = "not_accepted") -> None:
+        super().__init__(message)
+        self.reason = reason if reason in self.REASONS else "not_accepted"
 
 
 class Forbidden(StreamAuthError):

@@ -18,19 +18,19 @@ from aws_lambda_powertools.metrics import MetricUnit
 from streamauth import clock
 from streamauth.errors import Forbidden
 from streamauth.http import ApiResponse, json_response, query, raw_body, require_json
+from streamauth.logic.admission import Reason
 from streamauth.models.hooks import Hook, parse_server_id
 from streamauth.observability import logger, metrics
 from streamauth.resolver import APIGatewayRestResolver
 from streamauth.settings import get_keys
 
 Parser = Callable[[str], Hook]
-WRONG_HOOK_SECRET = "wrong_hook_secret"
 
 
 def _check_secret(given: str) -> None:
     if not hmac.compare_digest(given.encode("utf-8", "surrogatepass"), get_keys().hook_secret.encode()):
         metrics.add_metric(name="HookSecretRefused", unit=MetricUnit.Count, value=1)
-        logger.warning("hook refused", extra={"reason": WRONG_HOOK_SECRET})
+        logger.warning("hook refused", extra={"reason": Reason.WRONG_HOOK_SECRET})
         raise Forbidden("wrong hook secret")
 
 
@@ -43,7 +43,7 @@ def answer(app: APIGatewayRestResolver, hook_secret: str, parse: Parser, *, json
     hook = parse(raw_body(app))
     now = clock.now()
     if hook is None:
-        return json_response(200, {"code": 0, "allow": True, "reason": "ignored"})
+        return json_response(200, {"code": 0, "allow": True, "reason": Reason.IGNORED})
     server_id = query(app).get("server")
     if server_id is not None:  # which registered media server this is (its hook URL's ?server=)
         hook = replace(hook, server_id=parse_server_id(server_id))
@@ -51,7 +51,7 @@ def answer(app: APIGatewayRestResolver, hook_secret: str, parse: Parser, *, json
     if hook.phase == "end":
         ended = access_service().end(hook)
         logger.info("session ended" if ended else "no such session to end", extra=details)
-        return json_response(200, {"code": 0, "allow": True, "reason": "ended" if ended else "ignored"})
+        return json_response(200, {"code": 0, "allow": True, "reason": Reason.ENDED if ended else Reason.IGNORED})
     service = access_service()
     decision = service.decide(hook, now) if hook.phase == "admit" else service.renew(hook, now)
     metrics.add_metric(name="AccessAllowed" if decision.allow else "AccessRefused", unit=MetricUnit.Count, value=1)
@@ -76,7 +76,10 @@ def answer_playback(app: APIGatewayRestResolver, hook_secret: str) -> ApiRespons
     def header(name: str) -> str | None:
         return event.get_header_value(name, default_value=None, case_sensitive=False)
 
-    request = parse_playback(header("X-Original-URI"), header("X-Stream-Id"), header("Cookie"), header("X-Real-IP"))
+    # every Cookie header line, joined: a second line must not hide a second playback cookie
+    lines = [v for k, vs in (event.multi_value_headers or {}).items() if k.lower() == "cookie" for v in vs or []]
+    cookie = "; ".join(lines) if lines else header("Cookie")
+    request = parse_playback(header("X-Original-URI"), header("X-Stream-Id"), cookie, header("X-Real-IP"))
     secure = (header("X-Forwarded-Proto") or "").lower() == "https"
     decision = playback_service().check(request, clock.now(), secure)
     details = {"server": "http", "stream_id": request.stream_id, "reason": decision.reason}

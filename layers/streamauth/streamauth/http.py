@@ -8,7 +8,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -23,8 +23,14 @@ from streamauth.resolver import APIGatewayRestResolver, Response
 MAX_BODY_BYTES = 64 * 1024
 JSON = "application/json"
 _HEADERS = {"Cache-Control": "no-store"}  # replies carry tokens and codes: never cache them
-# The characters the resolver's route patterns match in a path segment (Powertools' rule).
-_ROUTABLE_SEGMENT = re.compile(r"[-._~()'!*:@,;=+&$%<> \[\]{}|^\w]+")
+# The characters the resolver's route patterns match in a path segment: any but '/'.
+_ROUTABLE_SEGMENT = re.compile(r"[^/]+")
+# Ant Media's path form: /<AppName>/rest/v2/... is the same operation as /v2/... (template.yaml
+# routes both; `app` must be this deployment's application, ANT_MEDIA_APP_NAME).
+ANT_MEDIA_PREFIX = re.compile(r"^/[^/]+/rest(?=/v2/)")
+ANT_MEDIA_RESOURCE_PREFIX = "/{app}/rest"
+# Refusals of the request as a whole, which Ant Media (JAX-RS) answers with a 4xx as well.
+_MALFORMED_FIELDS = frozenset({"body"})
 
 ApiResponse = Response[str]
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -47,6 +53,12 @@ def result(success: bool, message: str | None = None, data_id: str | None = None
     return json_response(status, Result(success, message, data_id).to_dict())
 
 
+def ant_media_result(success: bool, message: str = "", data_id: str = "") -> ApiResponse:
+    """A Result as Ant Media's own endpoints answer (its Result(success[, message])): HTTP 200,
+    `message` and `dataId` empty strings rather than null."""
+    return result(success, message, data_id)
+
+
 def outcome_result(outcome: str, done: str, unknown: str) -> ApiResponse:
     """The Result of an ordered change: applied; unknown item (success false, as Ant Media
     answers); or stale: a newer change already stands, so this one was acknowledged, not applied."""
@@ -64,15 +76,43 @@ def error_body(error: StreamAuthError, status: int) -> dict[str, Any]:
     return body
 
 
-def api(scope: str | None = None) -> APIGatewayRestResolver:
-    """A resolver whose every failure is a JSON Result; with `scope`, callers need it (else 403)."""
-    app = APIGatewayRestResolver()
+class _Resolver(APIGatewayRestResolver):
+    """Powertools' resolver with path parameters of any character but '/' (Ant Media's subscriber
+    ids are wide): each parameter is then parsed by its model, which names it when refused."""
+
+    @staticmethod
+    def _compile_regex(rule: str, base_regex: str = "^{}/*$") -> re.Pattern[str]:
+        return re.compile(base_regex.format(re.sub(r"(<\w+>)", r"(?P\1[^/]+)", rule)))
+
+
+def _bad_input_result(error: StreamAuthError) -> ApiResponse:
+    """Bad input on an Ant Media endpoint, answered as Ant Media does: 200 `success: false`
+    (a client on axios or JAX-RS would throw on a 400), the reason in `message`, `errorId` 400
+    and the parameter in `field` as on every other route."""
+    body = error_body(error, 400)
+    body["dataId"] = ""
+    return json_response(200, body)
+
+
+def api(scope: str | None = None, *, ant_media: bool | Collection[str] = False) -> APIGatewayRestResolver:
+    """A resolver whose every failure is a JSON Result; with `scope`, callers need it (else 403).
+    `ant_media`: the function is one of Ant Media's Result endpoints (True), or these of its
+    routes are (`/v2/...` resources): their bad input is Ant Media's 200 `success: false`."""
+    app = _Resolver(strip_prefixes=[ANT_MEDIA_PREFIX])
+
+    def _answers_as_ant_media() -> bool:
+        if isinstance(ant_media, bool):
+            return ant_media
+        resource = app.current_event.resource or ""
+        return resource.removeprefix(ANT_MEDIA_RESOURCE_PREFIX) in ant_media
 
     @app.exception_handler(StreamAuthError)
     def _domain_error(error: StreamAuthError) -> ApiResponse:
         status = http_status(error)
         if status >= 500:
             logger.warning("request failed", extra={"reason": type(error).__name__, "status": status})
+        if status == 400 and error.field not in _MALFORMED_FIELDS and _answers_as_ant_media():
+            return _bad_input_result(error)
         return json_response(status, error_body(error, status))
 
     @app.exception_handler(Exception)
@@ -87,9 +127,21 @@ def api(scope: str | None = None) -> APIGatewayRestResolver:
         for name, value in (app.current_event.path_parameters or {}).items():
             if not _ROUTABLE_SEGMENT.fullmatch(value or ""):
                 error = BadRequest(name, "contains characters that are not allowed")
+                if _answers_as_ant_media():
+                    return _bad_input_result(error)
                 return json_response(400, error_body(error, 400))
         return json_response(404, Result(False, "no such route", None, 404).to_dict())
 
+    def _check_application(app: APIGatewayRestResolver, next_middleware: Any) -> Any:
+        """`/<AppName>/rest/v2/...` reaches this deployment's application only: another's is a 404."""
+        from streamauth.settings import get_settings
+
+        name = (app.current_event.path_parameters or {}).get("app")
+        if name is not None and name != get_settings().ant_media_app:
+            return json_response(404, Result(False, "no such application", None, 404).to_dict())
+        return next_middleware(app)
+
+    app.use(middlewares=[_check_application])
     if scope is not None:
 
         def _check_scope(app: APIGatewayRestResolver, next_middleware: Any) -> Any:

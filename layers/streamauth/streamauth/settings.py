@@ -116,6 +116,7 @@ class Settings:
     jwks_cache_seconds: int = 3600
     jwt_issuer: str = "streamauth"
     mediamtx_jwt_audience: str = "mediamtx"
+    ant_media_app: str = "LiveApp"  # the Ant Media application this deployment is: /<it>/rest/v2/...
 
 
 def _int_env(name: str, default: int, minimum: int) -> int:
@@ -166,6 +167,7 @@ def get_settings() -> Settings:
         jwks_cache_seconds=_int_env("JWKS_CACHE_SECONDS", 3600, 0),
         jwt_issuer=_claim_env("JWT_ISSUER", "streamauth"),
         mediamtx_jwt_audience=_claim_env("MEDIAMTX_JWT_AUDIENCE", "mediamtx"),
+        ant_media_app=os.environ.get("ANT_MEDIA_APP_NAME", "").strip() or "LiveApp",
     )
 
 

@@ -14,11 +14,13 @@ def credential_ref(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()[:16]
 
 
-def session_key(server: str, server_session: str | None, stream_id: str, action: str, credential: str) -> str:
-    """The identity of a session: the server's identity for it with the stream, action and
-    credential it was admitted with; a done or update hook naming anything else is another
-    session."""
-    text = "\n".join((server, server_session or "", stream_id, action, credential))
+def session_key(
+    server: str, server_id: str | None, server_session: str | None, stream_id: str, action: str, credential: str
+) -> str:
+    """The ONE identity of a session: the media server (its kind and registered id), the server's
+    own identity for the session, the stream, the action and the credential it was admitted with;
+    a done or update hook naming anything else is another session."""
+    text = "\n".join((server, server_id or "", server_session or "", stream_id, action, credential))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

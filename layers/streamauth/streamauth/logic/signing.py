@@ -12,6 +12,7 @@ streamauth makes carry integers.
 
 from __future__ import annotations
 
+import base64
 from typing import Any, Protocol
 
 ALGORITHM = "HS256"
@@ -31,7 +32,37 @@ def encode(claims: dict[str, Any], key: Any, algorithm: str = ALGORITHM, kid: st
 
     if algorithm == ALGORITHM:
         return jwt.encode(claims, key, algorithm=ALGORITHM)
-    return jwt.encode(claims, key, algorithm=algorithm, headers={"kid": kid, "typ": None})
+    return _low_s(jwt.encode(claims, key, algorithm=algorithm, headers={"kid": kid, "typ": None}))
+
+
+# P-256's group order: an ECDSA signature (r, s) verifies as (r, n - s) too, so a token's bytes
+# could be changed without the key. Only the low-S form is made and accepted (as in Bitcoin's
+# BIP 62 and libsecp256k1): a token has exactly one valid encoding.
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def _signature_s(token: str) -> tuple[bytes, int] | None:
+    """An ES256 token's raw signature (r || s) and its s; None when it is not 64 bytes."""
+    raw = _b64decode(token.rsplit(".", 1)[-1])
+    if raw is None or len(raw) != 64:
+        return None
+    return raw, int.from_bytes(raw[32:], "big")
+
+
+def _low_s(token: str) -> str:
+    found = _signature_s(token)
+    if found is None or found[1] <= P256_ORDER // 2:
+        return token
+    raw, s = found
+    signature = raw[:32] + (P256_ORDER - s).to_bytes(32, "big")
+    return token.rsplit(".", 1)[0] + "." + base64.urlsafe_b64encode(signature).rstrip(b"=").decode()
+
+
+def _b64decode(text: str) -> bytes | None:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, TypeError):
+        return None
 
 
 def header(token: str) -> dict[str, Any]:
@@ -87,6 +118,10 @@ def decode(
         found = jwt.get_unverified_header(token)
         if found.get("alg") != algorithm:
             raise InvalidJwt("unexpected algorithm")
+        if algorithm == ES256:
+            signature = _signature_s(token)
+            if signature is None or signature[1] > P256_ORDER // 2:
+                raise InvalidJwt("not a low-S ES256 signature")
         claims: dict[str, Any] = jwt.decode(
             token,
             key,

@@ -72,8 +72,8 @@ def parse_stream_id(value: object, field: str = "id") -> str:
         raise BadRequest(field, "is required")
     if not isinstance(value, str):
         raise BadRequest(field, "must be a string")
-    if not STREAM_ID.fullmatch(value):
-        raise BadRequest(field, "must be 1-128 characters of letters, digits, '_', '-' or '.'")
+    if not STREAM_ID.fullmatch(value) or value in (".", ".."):
+        raise BadRequest(field, "must be 1-128 characters of letters, digits, '_', '-' or '.' (not '.' or '..')")
     return value
 
 
@@ -89,6 +89,8 @@ def _bounded(number: int, field: str, minimum: int | None, maximum: int | None) 
     if minimum is not None and number < minimum:
         raise BadRequest(field, f"must be at least {minimum}")
     if maximum is not None and number > maximum:
+        if maximum == MAX_UNIX_SECONDS and number // 1000 <= maximum:
+            raise BadRequest(field, f"must be unix seconds, not milliseconds (at most {maximum})")
         raise BadRequest(field, f"must be at most {maximum}")
     return number
 
@@ -129,7 +131,8 @@ def parse_text(value: object, field: str, *, required: bool = False, max_length:
 
 
 def parse_page(offset: object, size: object, cap: int = 50) -> tuple[int, int]:
-    """Ant Media's list paging: offset >= 0, size >= 0 and capped (a larger size is not an error)."""
-    first = parse_int(offset, "offset", minimum=0, maximum=10**9)
-    count = parse_int(size, "size", minimum=0, maximum=10**9)
-    return first, min(count, cap)
+    """Ant Media's list paging: integers, a negative offset read as 0 and a negative size as an
+    empty page (as Ant Media's DataStore), the size capped (a larger one is not an error)."""
+    first = parse_int(offset, "offset", minimum=-(10**9), maximum=10**9)
+    count = parse_int(size, "size", minimum=-(10**9), maximum=10**9)
+    return max(first, 0), min(max(count, 0), cap)

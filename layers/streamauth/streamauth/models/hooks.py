@@ -217,17 +217,26 @@ def parse_mediamtx(body: str) -> Hook:
         if not fields.get("token") and alternative:
             fields["token"] = alternative
     verb: Action = "publish" if action == "publish" else "play"
+    credentials = credentials_of(fields)
+    ip = _server_field(_str(data, "ip"), "ip")
+    session_id = _identity((_str(data, "id"), "id"))
+    # MediaMTX authenticates one RTSP client twice (DESCRIBE with its connection's id, SETUP or
+    # ANNOUNCE with its session's: internal/servers/rtsp conn.go and session.go), so a token's
+    # RTSP session is that client's (its address), and its kick id the latest one MediaMTX gave.
+    rtsp = (_str(data, "protocol") or "") == "rtsp"
+    if rtsp and credentials.token and ip:
+        session_id = "rtsp-client:" + ip
     return HookRequest(
         MEDIAMTX,
         "admit",
         parse_stream_id(path.rsplit("/", 1)[-1], "path"),
         (verb,),
-        credentials_of(fields),
-        _identity((_str(data, "id"), "id")),
-        _server_field(_str(data, "ip"), "ip"),
+        credentials,
+        session_id,
+        ip,
         protocol=_server_field(_str(data, "protocol"), "protocol"),
         kick_id=_server_field(_str(data, "id"), "id"),
-        asks_twice=True,  # an RTSP read at DESCRIBE and again at SETUP, with different ids
+        asks_twice=rtsp,
     )
 
 
@@ -242,12 +251,33 @@ def _java_map(text: str) -> dict[str, str]:
     return _first([(m.group(1), m.group(2).strip()) for m in _JAVA_MAP.finditer(inner)])
 
 
+_ANTMEDIA_ENDS: dict[str, Action] = {"playStopped": "play", "liveStreamEnded": "publish"}
+
+
 def parse_antmedia(body: str) -> Hook:
-    """Ant Media webhookAuthenticateURL (publish) and play auth: JSON with `mode`. Ant Media
-    sends no session id and no done call: sessions are told apart by their credential."""
+    """Ant Media's webhookAuthenticateURL (publish) and play webhook: JSON with `mode`; and its
+    listenerHookURL (JSON by default, `webhookContentType`), whose `playStopped` (with the
+    player's stream parameters) and `liveStreamEnded` (with its subscriberId) end a session
+    (AntMediaApplicationAdapter: streamPlayItemStop, closeBroadcast). Ant Media sends no
+    session id: each subscriber admission is a session of its own, held until a stop report
+    frees it (the oldest of that subscriber's) or SRS_LEASE_SECONDS pass."""
     data = parse_json_object(body)
+    hook_action = _str(data, "action")
+    if hook_action is not None and "mode" not in data:
+        if hook_action not in _ANTMEDIA_ENDS:
+            return None  # liveStreamStarted, playStarted, vodReady...: nothing to decide
+        stream = _text(data, "id") or _text(data, "streamId")
+        fields = {n: v for n in ("token", "subscriberId") if isinstance(v := data.get(n), str) and v}
+        return HookRequest(
+            ANTMEDIA,
+            "end",
+            parse_stream_id(stream, "id"),
+            (_ANTMEDIA_ENDS[hook_action],),
+            credentials_of(fields),
+            None,
+        )
     mode = _str(data, "mode") or "publish"
-    fields: dict[str, str] = {}
+    fields = {}
     query = data.get("queryParams")
     if isinstance(query, str):
         fields.update(_java_map(query))
@@ -259,4 +289,15 @@ def parse_antmedia(body: str) -> Hook:
             fields[name] = value
     verb: Action = "play" if mode == "play" else "publish"
     stream = _text(data, "streamId") or _text(data, "name")
-    return HookRequest(ANTMEDIA, "admit", parse_stream_id(stream, "streamId"), (verb,), credentials_of(fields), None)
+    credentials = credentials_of(fields)
+    return HookRequest(
+        ANTMEDIA,
+        "admit",
+        parse_stream_id(stream, "streamId"),
+        (verb,),
+        credentials,
+        None,
+        _server_field(_str(data, "clientIP") or _str(data, "ip"), "clientIP"),
+        # a subscriber's slot is held until Ant Media reports the stop (or 12 h at most)
+        lease_seconds=SRS_LEASE_SECONDS if credentials.subscriber_id and not credentials.token else None,
+    )

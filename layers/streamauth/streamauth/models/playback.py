@@ -28,10 +28,13 @@ _MEDIA = re.compile(
 PLAYLISTS = (".m3u8", ".mpd")
 
 
+_SEGMENT = re.compile(r"[A-Za-z0-9_.\-~]{1,128}")
+
+
 @dataclass(frozen=True)
 class PlaybackRequest:
     stream_id: str
-    path: str  # the original URI's path
+    path: str  # the original URI's path (every directory validated: no dot segment, no ';')
     credentials: PresentedCredentials  # from the original URI's query (the first request)
     session_token: str | None  # the playback session cookie
     client_ip: str | None
@@ -39,6 +42,13 @@ class PlaybackRequest:
     @property
     def is_playlist(self) -> bool:
         return self.path.endswith(PLAYLISTS)
+
+    @property
+    def cookie_path(self) -> str:
+        """Where the session cookie applies: the stream's own directory (nginx-rtmp `hls_nested
+        on`), else the directory its files share; from validated directories only."""
+        head, _, _ = self.path.rpartition("/")
+        return f"{head}/" if head else "/"
 
 
 def stream_of(path: str) -> str | None:
@@ -54,6 +64,9 @@ def _cookie(header: str | None) -> str | None:
         return None
     if len(header) > 8192:
         raise BadRequest("Cookie", "must be at most 8192 characters")
+    names = [part.split("=", 1)[0].strip() for part in header.split(";")]
+    if names.count(COOKIE) > 1:  # nginx's $cookie_ takes the first, a parser the last: one only
+        raise BadRequest("Cookie", f"must hold at most one {COOKIE} cookie")
     jar: SimpleCookie = SimpleCookie()
     try:
         jar.load(header)
@@ -63,13 +76,6 @@ def _cookie(header: str | None) -> str | None:
     return morsel.value if morsel is not None and morsel.value else None
 
 
-def cookie_path(path: str) -> str:
-    """Where the session cookie applies: the stream's own directory (nginx-rtmp `hls_nested on`),
-    else the directory its files share."""
-    head, _, _ = path.rpartition("/")
-    return f"{head}/" if head else "/"
-
-
 def parse_playback(original_uri: str | None, stream: str | None, cookie: str | None, ip: str | None) -> PlaybackRequest:
     """The request nginx asks about, from the subrequest's headers."""
     if not original_uri:
@@ -77,9 +83,15 @@ def parse_playback(original_uri: str | None, stream: str | None, cookie: str | N
     if len(original_uri) > MAX_URI or any(ord(c) < 0x21 or ord(c) > 0x7E for c in original_uri):
         raise BadRequest("X-Original-URI", f"must be at most {MAX_URI} printable ASCII characters")
     parts = urlsplit(original_uri)
+    directories = parts.path.split("/")[1:-1]
+    if not parts.path.startswith("/") or not all(_SEGMENT.fullmatch(d) and d not in (".", "..") for d in directories):
+        raise BadRequest(
+            "X-Original-URI", "must be a path of letters, digits, '_', '-', '.' or '~' directories (no '.' or '..')"
+        )
     stream_id = parse_stream_id(stream, "X-Stream-Id") if stream else stream_of(parts.path)
     if stream_id is None:
         raise BadRequest("X-Original-URI", "names no HLS or DASH stream (or send X-Stream-Id)")
+    stream_id = parse_stream_id(stream_id, "X-Original-URI")
     if ip is not None and ip != "" and not SERVER_FIELD.fullmatch(ip):
         raise BadRequest("X-Real-IP", "must be printable ASCII")
     fields: dict[str, str] = {}

@@ -4,6 +4,7 @@ all import it without importing each other."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,11 @@ class Principal:
 
     def has_scope(self, scope: str) -> bool:
         return ALL_SCOPES in self.scopes or scope in self.scopes
+
+    def may_grant(self, scopes: Collection[str]) -> bool:
+        """Whether this caller may create or rotate an account holding `scopes`: only scopes it
+        holds itself (no account grants itself, or takes over, more than it has)."""
+        return all(self.has_scope(scope) for scope in scopes)
 
     @property
     def service_account(self) -> str | None:
@@ -104,3 +110,8 @@ class Principal:
 def require_scope(principal: Principal, scope: str) -> None:
     if not principal.has_scope(scope):
         raise Forbidden(f"this credential lacks the '{scope}' scope")
+
+
+def operator(subject: str = "operator") -> Principal:
+    """An operator (an operator JWT's holder): every scope."""
+    return Principal(OPERATOR, subject, frozenset({ALL_SCOPES}))

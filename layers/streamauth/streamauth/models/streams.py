@@ -29,14 +29,3 @@ class StreamState:
 
     def revoked(self, issued_at_ms: int | None) -> bool:
         return issued_before(issued_at_ms, self.revoked_at_ms)
-
-    def viewer_alive(self, issued_at_ms: int | None, default: Viewers, grace_ms: int) -> bool:
-        """A viewer JWT plays while its stream is open and it was issued after the stream's last
-        revocation and after its last close, plus `grace_ms` (a mint may have read a cached
-        "open" that old, so a token minted just after a close must not outlive a reopen)."""
-        closed_until = None if self.viewers_closed_at_ms is None else self.viewers_closed_at_ms + grace_ms
-        return (
-            self.open_to_viewers(default)
-            and not self.revoked(issued_at_ms)
-            and not issued_before(issued_at_ms, closed_until)
-        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import string
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -12,12 +13,17 @@ from streamauth.models.common import Action, parse_action, parse_int, parse_json
 
 BlockType = Literal["play", "publish", "publish_play"]
 BLOCK_TYPES: tuple[BlockType, ...] = ("play", "publish", "publish_play")
-SUBSCRIBER_ID = re.compile(r"[A-Za-z0-9_.@:+\-]{3,128}")
-BASE32 = re.compile(r"[A-Z2-7]+=*")
-MAX_PERIOD = 86_400
+SUBSCRIBER_ID = re.compile(r"[A-Za-z0-9_.@:+\-]{3,128}")  # what the media-server hooks take
+KEY_SAFE = frozenset(string.ascii_letters + string.digits + "_.@:+-")
+MAX_SUBSCRIBER_ID = 128
+MIN_CREATED_ID = 4  # Ant Media's addSubscriber: more than 3 characters
+BASE32 = re.compile(r"[A-Za-z2-7]+=*")  # Ant Media decodes either case
+MIN_PERIOD = 10
+MAX_PERIOD = 2**31 - 1  # Ant Media's bound (Integer.MAX_VALUE)
 MAX_BLOCK_SECONDS = 10 * 365 * 86_400
 MAX_CONNECTIONS = 10_000
 MAX_BITRATE = 10**12
+MAX_UNTIL_MS = 253402300799999  # 9999-12-31T23:59:59.999Z
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,7 @@ class Subscriber:
     avg_video_bitrate: int = 0
     avg_audio_bitrate: int = 0
     totp_expiry_period_seconds: int | None = None
+    created_at_ms: int = 0  # when this subscriber was (re)created: sessions admitted before belong to another
 
     def is_blocked(self, action: Action, now: float) -> bool:
         """Blocked for `action` when blockedType is it or publish_play and the block has not ended."""
@@ -69,6 +76,7 @@ class Subscriber:
 
 
 def parse_subscriber_id(value: object, field: str = "subscriberId") -> str:
+    """A subscriber id as the media-server hooks and events take it (it reaches their keys as is)."""
     if value is None or value == "":
         raise BadRequest(field, "is required")
     if not isinstance(value, str):
@@ -78,21 +86,62 @@ def parse_subscriber_id(value: object, field: str = "subscriberId") -> str:
     return value
 
 
+def parse_rest_subscriber_id(value: object, field: str = "subscriberId", *, minimum: int = 1) -> str:
+    """A subscriber id on the REST routes, as wide as Ant Media takes it: any text that is not
+    blank (`minimum` characters or more: a created one MIN_CREATED_ID), at most MAX_SUBSCRIBER_ID
+    characters, no control characters. It reaches keys only through `key_id`."""
+    if value is None or (isinstance(value, str) and not value.strip(" ")):
+        raise BadRequest(field, "is required")
+    if not isinstance(value, str):
+        raise BadRequest(field, "must be a string")
+    if value in (".", ".."):
+        raise BadRequest(field, "must not be '.' or '..'")
+    if len(value) < minimum:
+        raise BadRequest(field, f"must be at least {minimum} characters")
+    if len(value) > MAX_SUBSCRIBER_ID:
+        raise BadRequest(field, f"must be at most {MAX_SUBSCRIBER_ID} characters")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise BadRequest(field, "must not contain control characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate from a JSON escape
+        raise BadRequest(field, "is not valid Unicode") from exc
+    return value
+
+
+def key_id(subscriber_id: str) -> str:
+    """The id as keys and stored attributes hold it: every character outside letters, digits and
+    `_ . @ : + -` percent-encoded (UTF-8), `%` included, so distinct ids never share a key and an
+    id the hooks take is its own key form."""
+    return "".join(
+        ch if ch in KEY_SAFE else "".join(f"%{byte:02X}" for byte in ch.encode("utf-8")) for ch in subscriber_id
+    )
+
+
+def id_of_key(stored: str) -> str:
+    """The subscriber id back from its key form."""
+    from urllib.parse import unquote
+
+    return unquote(stored, errors="strict") if "%" in stored else stored
+
+
 def parse_subscriber_path(stream_id: str, subscriber_id: str) -> tuple[str, str]:
     """(streamId, subscriberId) from `/v2/broadcasts/{id}/subscribers/{sid}/...`."""
     from streamauth.models.common import parse_stream_id
 
-    return parse_stream_id(stream_id), parse_subscriber_id(subscriber_id, "sid")
+    return parse_stream_id(stream_id), parse_rest_subscriber_id(subscriber_id, "sid")
 
 
 def parse_b32_secret(value: object) -> str | None:
-    """Base32 (A-Z, 2-7, '=' padding), length a multiple of 8, at least 16 characters."""
+    """Base32 (A-Z in either case, 2-7, '=' padding; returned upper-case), length a multiple of 8,
+    at least 16 characters (80 bits: see the README's "Migrating from Ant Media")."""
     if value is None or value == "":
         return None
     if not isinstance(value, str):
         raise BadRequest("b32Secret", "must be a string")
     if not BASE32.fullmatch(value):
-        raise BadRequest("b32Secret", "must be base32: letters A-Z and digits 2-7")
+        raise BadRequest("b32Secret", "must be base32: letters A-Z (either case) and digits 2-7")
+    value = value.upper()
     if len(value) % 8 != 0:
         raise BadRequest("b32Secret", "length must be a multiple of 8")
     if len(value.rstrip("=")) < 16:
@@ -115,18 +164,31 @@ def _optional_int(body: dict[str, Any], name: str, default: int | None, minimum:
     return parse_json_int(value, name, minimum=minimum, maximum=maximum)
 
 
+def _period(value: object) -> int | None:
+    """A subscriber's own TOTP period, Ant Media's bounds and words (BroadcastRestService.addSubscriber)."""
+    if value is None:
+        return None
+    period = parse_json_int(value, "totpExpiryPeriodSeconds")
+    if not MIN_PERIOD <= period <= MAX_PERIOD:
+        raise BadRequest("totpExpiryPeriodSeconds", f"must be between {MIN_PERIOD} and {MAX_PERIOD}")
+    return period
+
+
 @dataclass(frozen=True)
 class CreateSubscriberRequest:
     subscriber: Subscriber
-    b32_secret: str | None  # None: generate one
+    b32_secret: str | None  # None: its codes come from the app's TOTP secret, as Ant Media's
 
     @classmethod
     def parse(cls, stream_id: str, body: dict[str, Any]) -> CreateSubscriberRequest:
-        body_stream = body.get("streamId")
-        if body_stream not in (None, "", stream_id):
-            raise BadRequest("streamId", "must match the stream in the path (or be left out)")
+        """Ant Media's addSubscriber: the subscriber belongs to the stream in the path (a body's
+        `streamId`, e.g. of a subscriber listed from another stream, is not read), and a body
+        re-posted from a listing keeps its block (`blockedType`, `blockedUntilUnitTimeStampMs`)."""
+        blocked = body.get("blockedType")
+        if blocked not in (None, "") and blocked not in BLOCK_TYPES:
+            raise BadRequest("blockedType", "must be 'play', 'publish' or 'publish_play'")
         subscriber = Subscriber(
-            subscriber_id=parse_subscriber_id(body.get("subscriberId")),
+            subscriber_id=parse_rest_subscriber_id(body.get("subscriberId"), minimum=MIN_CREATED_ID),
             stream_id=stream_id,
             type=parse_action("play" if body.get("type") in (None, "") else body.get("type")),
             subscriber_name=parse_text(body.get("subscriberName"), "subscriberName"),
@@ -135,8 +197,12 @@ class CreateSubscriberRequest:
             registered_node_ip=parse_text(body.get("registeredNodeIp"), "registeredNodeIp", max_length=64),
             avg_video_bitrate=_optional_int(body, "avgVideoBitrate", 0, 0, MAX_BITRATE) or 0,
             avg_audio_bitrate=_optional_int(body, "avgAudioBitrate", 0, 0, MAX_BITRATE) or 0,
-            totp_expiry_period_seconds=_optional_int(body, "totpExpiryPeriodSeconds", None, 10, MAX_PERIOD),
+            totp_expiry_period_seconds=_period(body.get("totpExpiryPeriodSeconds")),
+            blocked_type=blocked or None,
+            blocked_until_ms=_optional_int(body, "blockedUntilUnitTimeStampMs", 0, 0, MAX_UNTIL_MS) or 0,
         )
+        if subscriber.blocked_type is None:
+            subscriber = replace(subscriber, blocked_until_ms=0)
         return cls(subscriber, parse_b32_secret(body.get("b32Secret")))
 
 
@@ -157,13 +223,14 @@ class BlockRequest:
     def from_json(cls, body: dict[str, Any]) -> BlockRequest:
         """`{"blockedType", "seconds"}` (a body or an event's detail): seconds a JSON number."""
         blocked_type = cls._type(body.get("blockedType"))
-        return cls(blocked_type, parse_json_int(body.get("seconds"), "seconds", minimum=1, maximum=MAX_BLOCK_SECONDS))
+        return cls(blocked_type, parse_json_int(body.get("seconds"), "seconds", minimum=0, maximum=MAX_BLOCK_SECONDS))
 
     @classmethod
     def from_path(cls, seconds: object, blocked_type: object) -> BlockRequest:
-        """Ant Media's path form `.../block/{seconds}/{type}`."""
+        """Ant Media's path form `.../block/{seconds}/{type}`. In both forms 0 seconds lifts a block
+        (it ends now), Ant Media's way."""
         blocked_type = cls._type(blocked_type)
-        return cls(blocked_type, parse_int(seconds, "seconds", minimum=1, maximum=MAX_BLOCK_SECONDS))
+        return cls(blocked_type, parse_int(seconds, "seconds", minimum=0, maximum=MAX_BLOCK_SECONDS))
 
 
 CODE = re.compile(r"[0-9]{6}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from streamauth.errors import NotFound
+from streamauth.errors import Forbidden, NotFound
 from streamauth.logic.accounts import key_hash, new_account_id, new_key
 from streamauth.models.accounts import Account, CreateAccountRequest
 from streamauth.models.principals import SERVICE_ACCOUNT, Principal
@@ -19,8 +19,11 @@ class AccountService:
         self._store = store
         self._keys = keys  # the pepper is read only where a key is hashed (list and delete need none)
 
-    def create(self, request: CreateAccountRequest, now: float) -> tuple[Account, str]:
-        """The account and its key: the only time the key is ever seen."""
+    def create(self, request: CreateAccountRequest, now: float, caller: Principal) -> tuple[Account, str]:
+        """The account and its key: the only time the key is ever seen. The caller may grant only
+        scopes it holds itself."""
+        if not caller.may_grant(request.scopes):
+            raise Forbidden("an account may be given only scopes the caller holds itself")
         account = Account(new_account_id(), request.name, request.scopes, int(now), None)
         key = new_key()
         self._store.create(account, key_hash(self._keys.service_account_pepper, key))
@@ -29,11 +32,15 @@ class AccountService:
     def list(self) -> list[Account]:
         return sorted(self._store.list(), key=lambda a: (a.created, a.id))
 
-    def rotate(self, account_id: str) -> tuple[Account, str]:
+    def rotate(self, account_id: str, caller: Principal) -> tuple[Account, str]:
+        """A new key for the account, shown once; only for an account whose every scope the caller
+        holds (rotating hands over the key: it must grant nothing the caller lacks)."""
         found = self._store.get(account_id)
         if found is None:
             raise NotFound(f"no service account {account_id}")
         account, old_hash = found
+        if not caller.may_grant(account.scopes):
+            raise Forbidden("only an account whose scopes the caller holds itself may be rotated by it")
         key = new_key()
         if not self._store.rotate(account, old_hash, key_hash(self._keys.service_account_pepper, key)):
             raise NotFound(f"service account {account_id} changed or was deleted meanwhile; retry")

@@ -7,7 +7,8 @@ connection limit) whose lease is the cookies' life. A session is the credential 
 client address: asking again from there (before the cookies expire) renews it.
 
 CloudFront never asks streamauth again: revoking, closing, blocking or ending the session
-refuses new cookies at once, and ends playback when the cookies expire (`cookie_seconds`). A
+refuses new cookies at once (the grant reads the stream's state fresh, and an ended session's
+identity is never admitted again), and ends playback when the cookies expire (`cookie_seconds`). A
 JWT's `exp` bounds the cookies too, when the deployment lets a JWT's expiry end sessions.
 """
 
@@ -19,14 +20,14 @@ from dataclasses import dataclass
 
 from streamauth.errors import ConfigurationError, NotFound
 from streamauth.logic import cloudfront
+from streamauth.logic.admission import Reason
 from streamauth.logic.signing import looks_like_jwt
 from streamauth.models.cloudfront import CloudFrontPlaybackRequest, SigningKey, parse_signing_key
 from streamauth.models.hooks import HookRequest
-from streamauth.service.access import MISSING_CREDENTIALS, AccessService, access_service
+from streamauth.service.access import AccessService, access_service
 from streamauth.settings import CloudFrontSettings, get_cloudfront_settings, get_settings, secret_document
 
 CLOUDFRONT = "cloudfront"  # the sessions' server
-ADDRESS_NOT_BINDABLE = "address_not_bindable"  # binding is on, and the caller has no IPv4 address
 FEATURE_OFF = (
     "CloudFront signed cookies are not set up on this deployment: set the CloudFrontDomain parameter"
     ' (README, "CloudFront signed cookies")'
@@ -36,7 +37,7 @@ FEATURE_OFF = (
 @dataclass(frozen=True)
 class CloudFrontGrant:
     allow: bool
-    reason: str
+    reason: Reason
     session_id: str | None = None
     expires: int = 0  # unix s: the policy's DateLessThan and the session's lease
     resource: str = ""  # the URL prefix the cookies open: https://<domain>/<prefix>/<stream>/
@@ -79,12 +80,12 @@ class CloudFrontPlaybackService:
             )
         credentials = request.credentials
         if not credentials.token and not (credentials.subscriber_id and credentials.subscriber_code):
-            return CloudFrontGrant(False, MISSING_CREDENTIALS)
+            return CloudFrontGrant(False, Reason.MISSING_CREDENTIALS)
         source_ip: str | None = None
         if self._bind_address:
             source_ip = cloudfront.source_ip_cidr(request.client_ip)
             if source_ip is None:  # CloudFront's IpAddress takes IPv4 only: refuse rather than not bind
-                return CloudFrontGrant(False, ADDRESS_NOT_BINDABLE)
+                return CloudFrontGrant(False, Reason.ADDRESS_NOT_BINDABLE)
         lifetime = self._lifetime(credentials.token, now)
         hook = HookRequest(
             CLOUDFRONT,
@@ -99,7 +100,8 @@ class CloudFrontPlaybackService:
             request.client_ip,
             lease_seconds=lifetime,
         )
-        decision = self._access.decide(hook, now)
+        # CloudFront never asks again: judge against the stream as stored now, not a cached state
+        decision = self._access.decide(hook, now, fresh=True)
         if not decision.allow or decision.session_id is None:
             return CloudFrontGrant(False, decision.reason)
         expires = int(now) + lifetime  # the session's lease ends with the cookies
@@ -109,7 +111,7 @@ class CloudFrontPlaybackService:
         )
         return CloudFrontGrant(
             True,
-            "allowed",
+            Reason.ALLOWED,
             decision.session_id,
             expires,
             resource,

@@ -4,7 +4,7 @@ Ant Media) when a change ends their admission.
 nginx-rtmp re-decides every session on its on_update and drops the refused ones itself. The
 others never ask again, so a change that ends admissions (a revocation, a stream closed to
 viewers, a subscriber blocked or deleted, a session ended over the API) reaches them here:
-the change's stream record (logic/enforcement.py) names the sessions it may affect, the
+the change's stream record (store/triggers.py) names the sessions it may affect, the
 session rules decide which it does affect (SessionService.recheck, the same rules a renew
 applies), and each is ended through its registered server's own API (logic/kicks.py),
 tried up to KICK_ATTEMPTS times, the outcome recorded on the session (kickStatus) and a kick
@@ -25,13 +25,13 @@ from typing import Any
 
 from streamauth.errors import ConfigurationError
 from streamauth.logic import kicks
-from streamauth.logic.enforcement import Trigger, trigger
 from streamauth.media_api import Reply, Unreachable
 from streamauth.models.media_servers import PUSH_KINDS, MediaServer, Registry
 from streamauth.models.sessions import Session
 from streamauth.service.sessions import SessionService
 from streamauth.service.streams import StreamService
 from streamauth.store import SessionStore
+from streamauth.store.triggers import Trigger, trigger
 
 KICK_ATTEMPTS = 3
 BACKOFF_SECONDS = 0.2  # then 0.4: a restarting API gets a moment, the batch is not held long
@@ -100,7 +100,7 @@ class Enforcer:
         # decide on the change itself (one read), not on a stream state cached before it
         fresh = found.kind in ("stream", "removed") and any(s.credential.kind != "subscriber" for s in pending)
         state = self._streams.fresh_state(found.stream_id, now) if fresh else None
-        affected = []
+        affected: list[tuple[Session, str]] = []
         for session in pending:
             why = self._sessions.recheck(session, now, state)
             if why is not None:

@@ -13,7 +13,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from streamauth.logic.changes import Change
 from streamauth.models.events import (
     SOURCE,
     BadEvent,
@@ -29,6 +28,7 @@ from streamauth.models.events import (
     envelope,
 )
 from streamauth.settings import get_settings
+from streamauth.store.changes import Change
 
 MAX_ENTRIES_PER_PUT = 10  # EventBridge PutEvents limit
 APPLIED, STALE, UNKNOWN, DUPLICATE = "applied", "stale", "unknown", "duplicate"
@@ -47,8 +47,15 @@ def _stream_ended(cmd: Command, when: float) -> str:
     from streamauth.service.sessions import session_service
 
     assert isinstance(cmd, StreamEnded)
+    from streamauth import clock
+    from streamauth.service.streams import stream_service
+
     outcome = _revoke(cmd, when)
-    session_service().end_stream(cmd.stream_id)
+    now = clock.now()
+    # the sessions admitted up to the event's own time, or on what it revoked: a stale event
+    # ends nothing newer
+    state = stream_service().fresh_state(cmd.stream_id, now)
+    session_service().end_stream(cmd.stream_id, int(when) + 0.999, now, state)
     return outcome
 
 

@@ -14,22 +14,20 @@ import uuid
 from dataclasses import dataclass
 
 from streamauth.logic import signing
+from streamauth.logic.admission import Reason
 from streamauth.logic.playback import check_playback_token, cookie_header, playback_claims, playback_key
 from streamauth.models.hooks import HTTP, HookRequest
-from streamauth.models.playback import COOKIE, PlaybackRequest, cookie_path
+from streamauth.models.playback import COOKIE, PlaybackRequest
 from streamauth.service.access import AccessService, access_service
 from streamauth.service.sessions import SessionService, session_service
 from streamauth.settings import Keys, get_keys, get_settings
 from streamauth.store import SessionStore, session_store
 
-SESSION_REQUIRED = "session_required"
-INVALID_SESSION = "invalid_session"
-
 
 @dataclass(frozen=True)
 class PlaybackDecision:
     allow: bool
-    reason: str
+    reason: Reason
     cookie: str | None = None  # a Set-Cookie value nginx hands the player
     cache_seconds: int = 0  # how long nginx may answer the same session from its cache
 
@@ -54,6 +52,8 @@ class PlaybackService:
         self._bind_address = bind_address
 
     def check(self, request: PlaybackRequest, now: float, secure: bool) -> PlaybackDecision:
+        if self._bind_address and request.client_ip is None:  # binding never fails open
+            return PlaybackDecision(False, Reason.ADDRESS_NOT_BINDABLE)
         key = playback_key(self._keys.hook_secret)
         if request.session_token is not None:
             try:
@@ -63,11 +63,13 @@ class PlaybackService:
             if claims is not None:
                 return self._by_session(request, claims["sid"], int(claims["exp"]), key, now, secure)
         if not request.is_playlist:
-            return PlaybackDecision(False, SESSION_REQUIRED)  # a copied segment URL admits nobody
+            return PlaybackDecision(False, Reason.SESSION_REQUIRED)  # a copied segment URL admits nobody
         if not request.credentials.token and not (
             request.credentials.subscriber_id and request.credentials.subscriber_code
         ):
-            return PlaybackDecision(False, INVALID_SESSION if request.session_token else "missing_credentials")
+            return PlaybackDecision(
+                False, Reason.INVALID_SESSION if request.session_token else Reason.MISSING_CREDENTIALS
+            )
         hook = HookRequest(
             HTTP,
             "admit",
@@ -81,29 +83,29 @@ class PlaybackService:
         decision = self._access.decide(hook, now)
         if not decision.allow or decision.session_id is None:
             return PlaybackDecision(False, decision.reason)
-        return PlaybackDecision(True, "allowed", self._cookie(request, decision.session_id, key, now, secure))
+        return PlaybackDecision(True, Reason.ALLOWED, self._cookie(request, decision.session_id, key, now, secure))
 
     def _by_session(
         self, request: PlaybackRequest, session_id: str, expires: int, key: str, now: float, secure: bool
     ) -> PlaybackDecision:
         session, state = self._store.get_with_stream_state(request.stream_id, session_id)
-        if session is None or not session.live(now):
-            return PlaybackDecision(False, "session_not_found")
         reason = self._sessions.recheck(session, now, state)
         if reason is not None:
-            self._store.end(session.stream_id, session.session_id, session.session_key)
+            if session is not None and reason not in (Reason.SESSION_NOT_FOUND, Reason.SESSION_ENDED):
+                self._store.end(session.stream_id, session.session_id, session.session_key)
             return PlaybackDecision(False, reason)
+        assert session is not None
         if expires - now > self._lifetime / 2:
-            return PlaybackDecision(True, "allowed", cache_seconds=self._cache_seconds)
+            return PlaybackDecision(True, Reason.ALLOWED, cache_seconds=self._cache_seconds)
         # Past half its life: extend the lease and hand the player a fresh session token.
         if not self._store.renew(session, int(now) + self._lifetime, now):
-            return PlaybackDecision(False, "session_not_found")
-        return PlaybackDecision(True, "renewed", self._cookie(request, session_id, key, now, secure))
+            return PlaybackDecision(False, Reason.SESSION_NOT_FOUND)
+        return PlaybackDecision(True, Reason.RENEWED, self._cookie(request, session_id, key, now, secure))
 
     def _cookie(self, request: PlaybackRequest, session_id: str, key: str, now: float, secure: bool) -> str:
         ip = request.client_ip if self._bind_address else None
         token = signing.encode(playback_claims(session_id, request.stream_id, now, self._lifetime, ip), key)
-        return cookie_header(COOKIE, token, cookie_path(request.path), self._lifetime, secure)
+        return cookie_header(COOKIE, token, request.cookie_path, self._lifetime, secure)
 
 
 def playback_service() -> PlaybackService:

@@ -10,32 +10,21 @@ expired is refused, and the server drops the client.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from streamauth.logic.admission import Reason
 from streamauth.logic.sessions import credential_ref, session_key, slot_of, subscriber_session_id
 from streamauth.models.common import Action
 from streamauth.models.hooks import HookRequest, PresentedCredentials
 from streamauth.models.sessions import CredentialRef, Session
 from streamauth.models.streams import StreamState
 from streamauth.models.subscribers import Subscriber
-from streamauth.service.issuers import Issuers, issuers
-from streamauth.service.streams import StreamService, stream_service
-from streamauth.service.viewers import ViewerService, viewer_service
-from streamauth.settings import get_settings
-from streamauth.store import SessionStore, SubscriberStore, session_store, subscriber_store
+from streamauth.service.admission import Judge, judge
+from streamauth.store import SessionStore, session_store
 
 LEASE_SECONDS = 90  # nginx-rtmp's on_update (notify_update_timeout 30 s) renews well within it
 
 OPERATOR_ENDED = "operator"
-
-# Why a renew is refused (the hooks' reason codes)
-SESSION_NOT_FOUND = "session_not_found"
-REVOKED = "revoked"
-EXPIRED = "expired"
-STREAM_CLOSED = "stream_closed"
-SUBSCRIBER_DELETED = "subscriber_deleted"
-ACCOUNT_DELETED = "account_deleted"  # the service account that issued the token was deleted
-BLOCKED = "blocked"
+STREAM_ENDED = "stream_ended"
 
 
 def presented_ref(credentials: PresentedCredentials) -> str:
@@ -49,29 +38,26 @@ def presented_ref(credentials: PresentedCredentials) -> str:
 @dataclass(frozen=True)
 class Renewal:
     renewed: bool
-    reason: str  # "renewed", or why not
+    reason: Reason  # RENEWED, or why not
 
 
 class SessionService:
-    def __init__(
-        self,
-        store: SessionStore,
-        streams: StreamService,
-        viewers: ViewerService,
-        subscribers: SubscriberStore,
-        jwt_expiry_ends_sessions: bool,
-        issuers: Issuers,
-    ) -> None:
+    def __init__(self, store: SessionStore, judge: Judge) -> None:
         self._store = store
-        self._streams = streams
-        self._viewers = viewers
-        self._subscribers = subscribers
-        self._jwt_expiry_ends = jwt_expiry_ends_sessions
-        self._issuers = issuers
+        self._judge = judge
 
     @staticmethod
     def key(hook: HookRequest, action: Action) -> str:
-        return session_key(hook.server, hook.server_session, hook.stream_id, action, presented_ref(hook.credentials))
+        """The session's ONE identity: the media server (its registered id, or the kind's default),
+        the server's own id for the session, the stream, the action and the credential."""
+        return session_key(
+            hook.server,
+            hook.server_id,
+            hook.server_session,
+            hook.stream_id,
+            action,
+            presented_ref(hook.credentials),
+        )
 
     def new(self, hook: HookRequest, credential: CredentialRef, session_id: str | None, now: float) -> Session:
         key = self.key(hook, hook.action)
@@ -93,23 +79,22 @@ class SessionService:
             server_id=hook.server_id,
         )
 
-    def put_item(self, session: Session, now: float) -> dict[str, Any]:
-        return self._store.put_item(session, now)
-
     def record(self, session: Session, now: float) -> bool:
+        """Record an admitted session; False when its identity was ended (never revived)."""
         return self._store.put(session, now)
 
-    def claim(
-        self, hook: HookRequest, subscriber_id: str, subscriber: Subscriber | None, now: float
-    ) -> tuple[Session, dict[str, Any]] | None:
+    def claim(self, hook: HookRequest, subscriber_id: str, subscriber: Subscriber | None, now: float) -> Session | None:
         """The session a subscriber's admission writes (with its code's acceptance): a free
-        connection slot (free, expired, or this session's own) under the subscriber's limit, or
-        None when all are held by live sessions. Limit 1 (Ant Media's default) costs no read."""
-        credential = CredentialRef("subscriber", subscriber_id, subscriber_id=subscriber_id)
+        connection slot (free, expired, or this very session's) under the subscriber's limit, or
+        None when all are held by live sessions. Limit 1 (Ant Media's default) costs no read.
+        The credential's issue time is the admission's: a subscriber deleted and created anew
+        after it is another subscriber, whose sessions these are not."""
+        credential = CredentialRef(
+            "subscriber", subscriber_id, issued_at_ms=int(now * 1000), subscriber_id=subscriber_id
+        )
         key = self.key(hook, hook.action)
         if subscriber is None:  # not stored: no limit to enforce
-            session = self.new(hook, credential, subscriber_session_id(subscriber_id, key), now)
-            return session, self._store.put_item(session, now)
+            return self.new(hook, credential, subscriber_session_id(subscriber_id, key), now)
         limit = subscriber.concurrent_connections_limit
         slot: int | None = 0
         if limit > 1:  # which slot is free (limit 1 has one: its write's condition decides)
@@ -123,22 +108,28 @@ class SessionService:
                 slot = next((n for n in range(limit) if n not in held.values()), None)
         if slot is None:
             return None
-        session = self.new(hook, credential, subscriber_session_id(subscriber_id, slot), now)
-        return session, self._store.put_item(session, now)
+        return self.new(hook, credential, subscriber_session_id(subscriber_id, slot), now)
 
     def set_account(self, session: Session, account: str) -> None:
         """Record the service account that issued the session's one-time token."""
         self._store.set_account(session.stream_id, session.session_id, account)
 
     def find(self, hook: HookRequest, action: Action) -> Session | None:
-        """The session this hook names: the same server identity, stream, action and credential."""
+        """The session this hook names: the same server, server identity, stream, action and
+        credential. A server that sends no identity of its own (Ant Media) names its oldest live
+        session with that credential: each of its stop reports frees one."""
         key = self.key(hook, action)
-        if _is_subscriber(hook):
-            for session in self._store.of_subscriber(hook.stream_id, hook.credentials.subscriber_id or ""):
-                if session.session_key == key:
-                    return session
-            return None
-        return self._store.get(hook.stream_id, key)
+        if not _is_subscriber(hook):
+            return self._store.get(hook.stream_id, key)
+        mine = self._store.of_subscriber(hook.stream_id, hook.credentials.subscriber_id or "")
+        if hook.server_session is None:
+            same = [
+                s
+                for s in mine
+                if (s.server, s.server_id, s.action) == (hook.server, hook.server_id, action) and s.ended_by is None
+            ]
+            return min(same, key=lambda s: (s.started_at_ms, s.session_id), default=None)
+        return next((s for s in mine if s.session_key == key), None)
 
     def renew(self, hook: HookRequest, now: float) -> Renewal:
         """Re-decide a live session on the server's update call; a refusal ends it. A token
@@ -149,46 +140,39 @@ class SessionService:
             session = self.find(hook, hook.action)
         else:
             session, state = self._store.get_with_stream_state(hook.stream_id, self.key(hook, hook.action))
-        if session is None or not session.live(now):
-            return Renewal(False, SESSION_NOT_FOUND)
         reason = self.recheck(session, now, state)
         if reason is not None:
-            self._store.end(session.stream_id, session.session_id, session.session_key)
+            if session is not None and reason not in (Reason.SESSION_NOT_FOUND, Reason.SESSION_ENDED):
+                self._store.end(session.stream_id, session.session_id, session.session_key)
             return Renewal(False, reason)
-        expires = int(now) + LEASE_SECONDS
-        if not self._store.renew(session, expires, now):
-            return Renewal(False, SESSION_NOT_FOUND)  # ended or taken over meanwhile
-        return Renewal(True, "renewed")
+        assert session is not None
+        if not self._store.renew(session, int(now) + LEASE_SECONDS, now):
+            return Renewal(False, Reason.SESSION_NOT_FOUND)  # ended or taken over meanwhile
+        return Renewal(True, Reason.RENEWED)
 
-    def recheck(self, session: Session, now: float, state: StreamState | None = None) -> str | None:
-        """Why the session's credential no longer admits it, or None while it still does; against
-        `state` when the caller read it, else the stream's cached state (and the issuing service
-        account's standing likewise: read fresh along with a fresh state)."""
-        credential = session.credential
-        fresh = state is not None
-        if credential.kind == "subscriber":
-            if slot_of(session.session_id) is None:
-                return None  # not stored: nothing was revoked
-            found = self._subscribers.get(session.stream_id, credential.subscriber_id or "")
-            if found is None:
-                return SUBSCRIBER_DELETED
-            return BLOCKED if found[0].is_blocked(session.action, now) else None
-        state = state or self._streams.state(session.stream_id, now)
-        if credential.kind == "viewer":
-            if not self._viewers.alive_in(state, _seconds(credential.issued_at_ms)):
-                return REVOKED if state.revoked(credential.issued_at_ms) else STREAM_CLOSED
-        elif state.revoked(credential.issued_at_ms):
-            return REVOKED
-        if credential.account is not None and not self._issuers.stands(credential.account, now, fresh=fresh):
-            return ACCOUNT_DELETED
-        expirable = credential.kind in ("jwt", "viewer") and self._jwt_expiry_ends
-        if expirable and credential.expires_at is not None and now >= credential.expires_at:
-            return EXPIRED
-        return None
+    def recheck(self, session: Session | None, now: float, state: StreamState | None = None) -> Reason | None:
+        """Why the session no longer stands (gone, ended, or its credential no longer admitted by
+        the one rule), or None while it does; against `state` when the caller read it fresh,
+        else the stream's cached state."""
+        if session is None:
+            return Reason.SESSION_NOT_FOUND
+        if session.ended_by is not None:
+            return Reason.SESSION_ENDED
+        if not session.live(now):
+            return Reason.SESSION_NOT_FOUND
+        reason = self._judge.renew(
+            session.credential,
+            session.stream_id,
+            session.action,
+            now,
+            state,
+            stored_subscriber=slot_of(session.session_id) is not None,
+        )
+        return None if reason is Reason.ALLOWED else reason
 
     def end(self, hook: HookRequest) -> bool:
         """The server says the session ended (done/stop/unpublish): free it. Only the session this
-        hook names, so a done call naming another stream or credential frees nothing."""
+        hook names, so a done call naming another server, stream or credential frees nothing."""
         for action in hook.actions:
             if not _is_subscriber(hook):  # a token session's id is its identity: one conditional delete
                 key = self.key(hook, action)
@@ -206,19 +190,28 @@ class SessionService:
 
     def end_by_id(self, stream_id: str, session_id: str, now: float) -> bool:
         """End a live session (the operator's DELETE): False when there is none. Its lease ends at
-        once (its next renew is refused) and the record says who ended it, for the enforcer that
-        tells a media server without a renew hook to drop it. Read first, so a retried write
-        still reports the truth."""
+        once (its next renew is refused), the record says who ended it (for the enforcer that
+        tells a media server without a renew hook to drop it), and its identity is never
+        admitted again. Read first, so a retried write still reports the truth."""
         session = self._store.get(stream_id, session_id)
         if session is None or not session.live(now):
             return False
         return self._store.mark_ended(session, OPERATOR_ENDED, now)
 
-    def live_count(self, stream_id: str, subscriber_id: str, now: float) -> int:
-        return sum(1 for s in self._store.of_subscriber(stream_id, subscriber_id) if s.live(now))
-
-    def end_stream(self, stream_id: str) -> int:
-        return self._store.end_stream(stream_id)
+    def end_stream(self, stream_id: str, at: float, now: float, state: StreamState) -> int:
+        """The stream ended at `at` (StreamEnded's own time; `state`: the stream as stored after
+        its revocation): end the sessions admitted up to then and those whose credential the
+        revocation killed, as the operator's DELETE does (the enforcer kicks those on push
+        servers). A session admitted after it on a credential that still stands (a subscriber, a
+        token issued after the event) belongs to a later broadcast and stays."""
+        at_ms = int(at * 1000)
+        ended = 0
+        for session in self._store.of_stream(stream_id):
+            if not session.live(now) or session.ended_by is not None:
+                continue
+            if session.started_at_ms <= at_ms or self.recheck(session, now, state) is not None:
+                ended += self._store.mark_ended(session, STREAM_ENDED, now)
+        return ended
 
 
 def _is_subscriber(hook: HookRequest) -> bool:
@@ -226,16 +219,5 @@ def _is_subscriber(hook: HookRequest) -> bool:
     return hook.credentials.token is None and bool(hook.credentials.subscriber_id)
 
 
-def _seconds(ms: int | None) -> int | None:
-    return None if ms is None else ms // 1000
-
-
 def session_service() -> SessionService:
-    return SessionService(
-        session_store(),
-        stream_service(),
-        viewer_service(),
-        subscriber_store(),
-        get_settings().jwt_expiry_ends_sessions,
-        issuers(),
-    )
+    return SessionService(session_store(), judge())

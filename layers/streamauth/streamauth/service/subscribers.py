@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 
 from streamauth.errors import BadRequest, ConfigurationError, StoreUnavailable
 from streamauth.logic import sealing, signing, totp
+from streamauth.logic.admission import Facts, Reason, Rules, verdict
 from streamauth.models.common import Action
+from streamauth.models.sessions import CredentialRef, Session
+from streamauth.models.streams import StreamState
 from streamauth.models.subscribers import BlockRequest, CreateSubscriberRequest, Subscriber
 from streamauth.settings import Keys, get_keys, get_settings
 from streamauth.store import SessionStore, SubscriberStore, session_store, subscriber_store
@@ -28,14 +30,13 @@ STATE_TTL = 7 * 86_400  # replay and guess state outlives any lockout and step w
 MAX_PUSH_TIMEOUT = 30 * 86_400
 UNKNOWN_ADDRESS = "unknown"
 
-# Refusal reasons (also the hooks' reason codes)
-ACCEPTED = "allowed"
-INVALID_CODE = "invalid_code"
-REPLAYED = "replayed"
-BLOCKED = "blocked"
-LOCKED_OUT = "locked_out"
-NOT_PERMITTED = "not_permitted"
-NOT_CONFIGURED = "not_configured"
+ACCEPTED, INVALID_CODE, REPLAYED = Reason.ALLOWED, Reason.INVALID_CODE, Reason.REPLAYED
+BLOCKED, LOCKED_OUT, NOT_PERMITTED, NOT_CONFIGURED = (
+    Reason.BLOCKED,
+    Reason.LOCKED_OUT,
+    Reason.NOT_PERMITTED,
+    Reason.NOT_CONFIGURED,
+)
 MESSAGES = {
     ACCEPTED: "code accepted",
     INVALID_CODE: "the code is wrong or expired",
@@ -50,7 +51,7 @@ MESSAGES = {
 @dataclass(frozen=True)
 class CodeResult:
     success: bool
-    reason: str
+    reason: Reason
     code: str | None = None
 
     @property
@@ -73,6 +74,12 @@ class Pending:
     reseal: tuple[str, str] | None = None  # (stored blob, the same secret sealed anew): written with the acceptance
 
 
+def standing(subscriber: Subscriber, action: Action, now: float) -> Reason:
+    """The one admission rule (logic/admission.py) for a stored subscriber's code, now."""
+    credential = CredentialRef("subscriber", subscriber.subscriber_id, subscriber_id=subscriber.subscriber_id)
+    return verdict(credential, action, Facts(StreamState(), subscriber, subscriber_stored=True), Rules(), now)
+
+
 class SubscriberService:
     def __init__(self, store: SubscriberStore, sessions: SessionStore, keys: Keys, period: int) -> None:
         self._store = store
@@ -81,14 +88,17 @@ class SubscriberService:
         self._period = period
 
     # -- profiles -------------------------------------------------------------------------
-    def create(self, request: CreateSubscriberRequest, now: float) -> str | None:
-        """Store the subscriber; returns the secret when streamauth generated it (shown once)."""
-        generated = None if request.b32_secret else totp.new_b32_secret()
-        secret = request.b32_secret or generated or ""
+    def create(self, request: CreateSubscriberRequest, now: float) -> None:
+        """Store (or replace) the subscriber, its secret sealed. Without a secret its codes are the
+        app's (derived, as for one not stored); without a period it keeps the app's of now
+        (`TimeTokenPeriod`), as Ant Media's addSubscriber."""
         subscriber = request.subscriber
-        sealed = sealing.seal(secret, self._seal_keys(), subscriber.stream_id, subscriber.subscriber_id)
+        if subscriber.totp_expiry_period_seconds is None:
+            subscriber = replace(subscriber, totp_expiry_period_seconds=self._period)
+        sealed = ""
+        if request.b32_secret:
+            sealed = sealing.seal(request.b32_secret, self._seal_keys(), subscriber.stream_id, subscriber.subscriber_id)
         self._store.put(subscriber, sealed, int(now * 1000))
-        return generated
 
     def _seal_keys(self) -> sealing.SealKeys:
         encoded, current = self._keys.seal_keys()
@@ -104,7 +114,7 @@ class SubscriberService:
         """A blob not sealed with the current key (v1, or an older kid), with the same secret sealed
         with it: written with the subscriber's next accepted code."""
         keys = self._seal_keys()
-        if not sealing.needs_reseal(sealed, keys):
+        if not sealed or not sealing.needs_reseal(sealed, keys):
             return None
         return sealed, sealing.seal(self._unseal(sealed, stream_id, subscriber_id), keys, stream_id, subscriber_id)
 
@@ -124,10 +134,11 @@ class SubscriberService:
         return self._store.delete_all(stream_id)
 
     def block(self, stream_id: str, subscriber_id: str, request: BlockRequest, at: float) -> Outcome:
-        """Block from `at` (the intent's time) for the request's seconds."""
+        """Block from `at` (the intent's time) for the request's seconds (0: a block ends now); a
+        subscriber that is not stored is stored with its block, so its derived codes are refused."""
         at_ms = int(at * 1000)
         return self._store.set_block(
-            stream_id, subscriber_id, request.blocked_type, at_ms + request.seconds * 1000, at_ms
+            stream_id, subscriber_id, request.blocked_type, at_ms + request.seconds * 1000, at_ms, create=True
         )
 
     def unblock(self, stream_id: str, subscriber_id: str, at: float) -> Outcome:
@@ -137,10 +148,11 @@ class SubscriberService:
     def _key_and_period(
         self, stream_id: str, subscriber_id: str, action: Action | None, found: tuple[Subscriber, str] | None
     ) -> tuple[bytes, int] | None:
-        if found is not None:
+        if found is not None and found[1]:
             subscriber, sealed = found
             secret = self._unseal(sealed, stream_id, subscriber_id)
             return totp.b32_key(secret), subscriber.totp_expiry_period_seconds or self._period
+        # not stored, or stored without a secret: the app's secret for the action (Ant Media's getTOTP)
         if action is None:
             raise BadRequest("type", "is required for a subscriber that is not registered")
         setting = self._keys.publish_totp_secret if action == "publish" else self._keys.play_totp_secret
@@ -169,10 +181,10 @@ class SubscriberService:
         if isinstance(outcome, Reserved):
             return outcome
         subscriber = outcome.subscriber
-        if subscriber is not None and not subscriber.may(action):
-            return CodeResult(False, NOT_PERMITTED)
-        if subscriber is not None and subscriber.is_blocked(action, now):
-            return CodeResult(False, BLOCKED)
+        if subscriber is not None:  # refused by the rule, not for a wrong guess: the one rule says why
+            reason = standing(subscriber, action, now)
+            if reason is not Reason.ALLOWED:
+                return CodeResult(False, reason)
         counter = outcome.counter
         ends_ms = totp.lockout_ends_ms(counter.failures, counter.lockouts, counter.attempt_at_ms)
         if ends_ms is not None and now * 1000 >= ends_ms:  # the lockout has run its course
@@ -210,11 +222,12 @@ class SubscriberService:
             return CodeResult(False, REPLAYED)
         return Pending(stream_id, subscriber_id, action, subscriber, reserved, step, attempt_id, reseal)
 
-    def accept(self, pending: Pending, now: float, also: list[dict[str, Any]] | None = None) -> tuple[CodeResult, bool]:
-        """Accept a pending code with `also` in ONE transaction. Returns (result, also_failed):
-        when an item of `also` failed (e.g. a connection slot was taken meanwhile) nothing was
-        written and the guess stays reserved, for the caller to try again or release."""
-        items = self._store.accept_items(
+    def accept(self, pending: Pending, now: float, session: Session | None = None) -> tuple[CodeResult, bool]:
+        """Accept a pending code, recording `session` with it in ONE transaction. Returns (result,
+        session_failed): when the session could not be recorded (e.g. its connection slot was
+        taken meanwhile) nothing was written and the guess stays reserved, for the caller to try
+        again or release."""
+        refused = self._store.accept_code(
             pending.stream_id,
             pending.subscriber_id,
             pending.reserved,
@@ -224,8 +237,8 @@ class SubscriberService:
             action=pending.action if pending.subscriber is not None else None,
             expires=int(now) + STATE_TTL,
             reseal=pending.reseal,
+            session=session,
         )
-        refused = self._store.accept(items, list(also or []))
         if refused is None:
             return CodeResult(True, ACCEPTED), False
         if refused.also_failed:
@@ -233,7 +246,7 @@ class SubscriberService:
         self._store.release_guess(pending.reserved, pending.attempt_id)
         if pending.subscriber is not None and refused.current is None:
             return CodeResult(False, INVALID_CODE), False  # deleted meanwhile
-        if refused.current is not None and refused.current.is_blocked(pending.action, now):
+        if refused.current is not None and standing(refused.current, pending.action, now) is Reason.BLOCKED:
             return CodeResult(False, BLOCKED), False
         return CodeResult(False, REPLAYED), False
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass, replace
 
 from streamauth.errors import StoreUnavailable
 from streamauth.logic import signing
+from streamauth.logic.admission import Reason
 from streamauth.logic.sessions import credential_ref
 from streamauth.logic.tokens import (
     check_stream_jwt,
@@ -18,22 +18,29 @@ from streamauth.logic.tokens import (
     stream_jwt_claims,
     token_created_at_ms,
 )
-from streamauth.models.common import Action
-from streamauth.models.sessions import CredentialRef
+from streamauth.models.common import STREAM_ID, Action
+from streamauth.models.sessions import CredentialRef, Session
 from streamauth.models.tokens import MediaMtxTokenRequest, Token, TokenRequest, ValidateRequest
-from streamauth.service.issuers import Issuers, issuers
+from streamauth.service.admission import Judge, judge
 from streamauth.service.jwt_codecs import JwtCodec, mediamtx_codec, stream_codec
 from streamauth.service.streams import StreamService, stream_service
 from streamauth.settings import get_settings
 from streamauth.store import TokenStore, token_store
+from streamauth.store.tokens import Use
+
+
+@dataclass(frozen=True)
+class Used:
+    reason: Reason
+    account: str | None = None  # the service account that issued the token
 
 
 class TokenService:
-    def __init__(self, store: TokenStore, streams: StreamService, codec: JwtCodec, issuers: Issuers) -> None:
+    def __init__(self, store: TokenStore, streams: StreamService, codec: JwtCodec, judge: Judge) -> None:
         self._store = store
         self._streams = streams
         self._codec = codec  # keys read on use: a function holds only the keys it needs
-        self._issuers = issuers
+        self._judge = judge
 
     def issue_one_time(self, request: TokenRequest, now: float) -> Token:
         created_at_ms = int(now * 1000)
@@ -50,22 +57,34 @@ class TokenService:
     def validate(self, request: ValidateRequest, now: float) -> bool:
         """Ant Media's validate-token; JWT stream tokens are accepted too (not consumed)."""
         if signing.looks_like_jwt(request.token_id):
-            return self.stream_jwt(request.token_id, request.stream_id, request.type, now) is not None
+            credential = self.stream_jwt(request.token_id, request.stream_id, request.type, now)
+            return (
+                credential is not None
+                and self._judge.admit(credential, request.stream_id, request.type, now) is Reason.ALLOWED
+            )
         if request.room_id is None:
-            return self.consume(request.stream_id, request.token_id, request.type, now) is not None
-        # Ant Media keeps conference-room tokens: check, do not consume.
-        found = self._store.get(request.stream_id, request.token_id)
-        if found is None:
+            return self.consume(request.stream_id, request.token_id, request.type, now).reason is Reason.ALLOWED
+        # Ant Media keeps conference-room tokens: check, do not consume. A room's members validate
+        # with their own stream ids (DBStoresUnitTest.testTokenOperations): the token is found under
+        # the stream named, else under the room's own stream (the roomId), and must be of that room.
+        reference = self.one_time_ref(request.token_id)
+        if reference is None:
             return False
-        token, created_at_ms, consumed, account = found
-        return (
-            not consumed
-            and token.type == request.type
-            and token.room_id == request.room_id
-            and token.expire_date > now
-            and not self._streams.state(request.stream_id, now).revoked(created_at_ms)
-            and (account is None or self._issuers.stands(account, now))
-        )
+        for stream_id in dict.fromkeys((request.stream_id, request.room_id)):
+            if not STREAM_ID.fullmatch(stream_id) or stream_id in (".", ".."):
+                continue
+            found = self._store.get(stream_id, request.token_id)
+            if found is None:
+                continue
+            token, created_at_ms, consumed, account = found
+            usable = not consumed and token.type == request.type and token.room_id == request.room_id
+            credential = replace(reference, issued_at_ms=created_at_ms, expires_at=token.expire_date, account=account)
+            return (
+                usable
+                and token.expire_date > now
+                and self._judge.admit(credential, stream_id, request.type, now) is Reason.ALLOWED
+            )
+        return False
 
     @staticmethod
     def one_time_ref(token_id: str) -> CredentialRef | None:
@@ -82,16 +101,18 @@ class TokenService:
         token_id: str,
         action: Action,
         now: float,
-        also: list[dict[str, Any]] | None = None,
+        session: Session | None = None,
         client: str | None = None,
-    ) -> CredentialRef | None:
-        """Use a one-time token, for exactly one caller however many race (with `also` written in
-        the same transaction). With `client` (a media server's identity of one client), that
-        client asking again within seconds is the same use. The reference, or None if refused.
+    ) -> Used:
+        """Use a one-time token, for exactly one caller however many race (with `session` recorded
+        in the same transaction). With `client` (a media server's identity of one client that it
+        authenticates twice: MediaMTX's RTSP DESCRIBE and SETUP), that client asking once more
+        within seconds is the same use. The verdict (ALLOWED, or why not) and the service account
+        that issued the token (None: an operator).
 
-        The stream's revocation is checked AFTER the token is used: a revocation that lands before
-        the confirming read refuses the admission (and withdraws `also`), one that lands after it
-        finds the session already written, for the enforcer to end. So no revocation is missed,
+        The stream's revocation is judged AFTER the token is used: a revocation that lands before
+        the confirming read refuses the admission (and withdraws the session), one that lands after
+        it finds the session already written, for the enforcer to end. So no revocation is missed,
         and the stream's META item is only read — in no transaction, where a crowd's concurrent
         admissions would conflict on it. A revocation the cache already knows refuses without a
         request. Two requests: the write, and one strongly consistent BatchGetItem of the stream's
@@ -99,44 +120,41 @@ class TokenService:
         deleted one refuses, with one more read)."""
         reference = self.one_time_ref(token_id)
         if reference is None or reference.issued_at_ms is None:
-            return None  # not an id streamauth made: nothing to look up
+            return Used(Reason.INVALID_TOKEN)  # not an id streamauth made: nothing to look up
         cached = self._streams.cached_state(stream_id, now)
-        if cached is not None and cached.revoked(reference.issued_at_ms):
-            return None  # revocations only grow: a cached one stands
-        consume_id = "client:" + credential_ref(client) if client else uuid.uuid4().hex
-        if not self._store.consume(stream_id, token_id, reference.issued_at_ms, action, now, consume_id, also):
-            return None
+        if cached is not None and self._judge.admit(reference, stream_id, action, now, cached) is Reason.REVOKED:
+            return Used(Reason.REVOKED)  # revocations only grow: a cached one stands
+        use = Use(uuid.uuid4().hex, credential_ref(client) if client else None)
+        if not self._store.consume(stream_id, token_id, reference.issued_at_ms, action, now, use, session):
+            return Used(Reason.INVALID_TOKEN)
         try:
             state, account = self._store.confirm(stream_id, token_id)
             self._streams.remember(stream_id, state, now)
-            refused = state.revoked(reference.issued_at_ms) or (
-                account is not None and not self._issuers.stands(account, now, fresh=True)
-            )
+            reason = self._judge.admit(replace(reference, account=account), stream_id, action, now, state)
         except StoreUnavailable:
             # refused for the store's fault, not the client's: give the token back (best effort)
             with contextlib.suppress(StoreUnavailable):
-                self._store.withdraw(also or [])
-                self._store.unconsume(stream_id, token_id, consume_id)
+                self._store.withdraw(session)
+                self._store.unconsume(stream_id, token_id, use)
             raise
-        if refused:
-            self._store.withdraw(also or [])
-            return None
-        return replace(reference, account=account)
+        if reason is not Reason.ALLOWED:
+            self._store.withdraw(session)
+        return Used(reason, account)
 
     def stream_jwt(self, token: str, stream_id: str, action: Action, now: float) -> CredentialRef | None:
-        """A JWT stream token valid for this stream and action and not revoked, as a reference."""
+        """A JWT stream token verified for this stream and action (signature, exp with the one
+        leeway), as a reference for the admission rule to judge; None otherwise."""
         try:
             claims = check_stream_jwt(token, self._codec, stream_id, action, now)
         except signing.InvalidJwt:
             return None
-        issued_at_ms = jwt_issued_at_ms(claims)
-        if self._streams.state(stream_id, now).revoked(issued_at_ms):
-            return None
         account = claims.get("sa") if isinstance(claims.get("sa"), str) else None
-        if account is not None and not self._issuers.stands(account, now):
-            return None  # its service account was deleted
         return CredentialRef(
-            "jwt", credential_ref(token), issued_at_ms=issued_at_ms, expires_at=int(claims["exp"]), account=account
+            "jwt",
+            credential_ref(token),
+            issued_at_ms=jwt_issued_at_ms(claims),
+            expires_at=int(claims["exp"]),
+            account=account,
         )
 
     def list(self, stream_id: str, offset: int, size: int, now: float) -> list[Token]:
@@ -151,7 +169,7 @@ class TokenService:
 
 def token_service() -> TokenService:
     """Built on first use, from cached settings, keys (rotation-aware) and client."""
-    return TokenService(token_store(), stream_service(), stream_codec(), issuers())
+    return TokenService(token_store(), stream_service(), stream_codec(), judge())
 
 
 def issue_mediamtx_token(request: MediaMtxTokenRequest, now: float) -> str:

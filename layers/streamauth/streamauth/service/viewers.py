@@ -13,30 +13,28 @@ from typing import Any
 
 from streamauth.errors import Forbidden, Unauthorized
 from streamauth.logic import signing
+from streamauth.logic.admission import Reason
 from streamauth.logic.sessions import credential_ref
 from streamauth.logic.tokens import jwt_issued_at_ms
 from streamauth.logic.viewers import check_viewer_jwt, viewer_claims
 from streamauth.models.principals import VIEWER, Principal
 from streamauth.models.sessions import CredentialRef
-from streamauth.models.streams import StreamState, Viewers
 from streamauth.models.viewers import ViewerTokenRequest
+from streamauth.service.admission import Judge, judge
 from streamauth.service.jwt_codecs import JwtCodec, viewer_codec
 from streamauth.service.streams import StreamService, stream_service
 from streamauth.settings import get_settings
 
 
 class ViewerService:
-    def __init__(
-        self, streams: StreamService, codec: JwtCodec, lifetime: int, default: Viewers, grace_seconds: float
-    ) -> None:
+    def __init__(self, streams: StreamService, codec: JwtCodec, lifetime: int, judge: Judge) -> None:
         self._streams = streams
         self._codec = codec
         self._lifetime = lifetime
-        self._default = default
-        self._grace_ms = int(grace_seconds * 1000)
+        self._judge = judge
 
     def mint(self, request: ViewerTokenRequest, now: float) -> str:
-        if not self._streams.state(request.stream_id, now).open_to_viewers(self._default):
+        if not self._streams.state(request.stream_id, now).open_to_viewers(self._judge.rules.viewers_default):
             raise Forbidden(f"stream {request.stream_id} is not open to public viewers")
         return self._codec.sign(viewer_claims(request, now, self._lifetime), now)
 
@@ -44,25 +42,31 @@ class ViewerService:
         return self._streams.set_viewers(stream_id, enabled, int(now * 1000))
 
     def alive(self, stream_id: str, issued_at: int | None, now: float) -> bool:
-        """A viewer JWT issued at `issued_at` (unix s) still plays `stream_id`: open, not revoked,
-        not closed since (contract section 7, "Public viewers")."""
-        return self.alive_in(self._streams.state(stream_id, now), issued_at)
-
-    def alive_in(self, state: StreamState, issued_at: int | None) -> bool:
-        """The same rule against a stream state the caller read."""
+        """A viewer JWT issued at `issued_at` (unix s) still plays `stream_id` (the one admission
+        rule: open, not revoked, not closed since)."""
         issued_at_ms = None if issued_at is None else issued_at * 1000
-        return state.viewer_alive(issued_at_ms, self._default, self._grace_ms)
+        return self.judge(CredentialRef("viewer", "", issued_at_ms), stream_id, now) is Reason.ALLOWED
+
+    def judge(self, credential: CredentialRef, stream_id: str, now: float) -> Reason:
+        return self._judge.admit(credential, stream_id, "play", now)
+
+    def admits(self, token: str, stream_id: str, now: float) -> bool:
+        """Would this viewer JWT be admitted to play `stream_id` now (the one admission rule)?"""
+        credential = self.check(token, stream_id, now)
+        return credential is not None and self.judge(credential, stream_id, now) is Reason.ALLOWED
 
     def check(self, token: str, stream_id: str, now: float) -> CredentialRef | None:
-        """A viewer JWT valid for playing `stream_id`, as a reference; None otherwise."""
+        """A viewer JWT verified for playing `stream_id` (signature, audience, stream), as a
+        reference for the admission rule to judge; None otherwise."""
         try:
             claims = check_viewer_jwt(token, self._codec, now)
         except signing.InvalidJwt:
             return None
-        issued_at_ms = jwt_issued_at_ms(claims)
-        if claims["stream_id"] != stream_id or not self.alive(stream_id, signing.issued_at(claims), now):
+        if claims["stream_id"] != stream_id:
             return None
-        return CredentialRef("viewer", credential_ref(token), issued_at_ms=issued_at_ms, expires_at=int(claims["exp"]))
+        return CredentialRef(
+            "viewer", credential_ref(token), issued_at_ms=jwt_issued_at_ms(claims), expires_at=int(claims["exp"])
+        )
 
 
 def describe_caller(principal: Principal, now: float) -> dict[str, Any]:
@@ -75,10 +79,4 @@ def describe_caller(principal: Principal, now: float) -> dict[str, Any]:
 
 def viewer_service() -> ViewerService:
     settings = get_settings()
-    return ViewerService(
-        stream_service(),
-        viewer_codec(),
-        settings.viewer_token_ttl,
-        settings.public_viewers_default,
-        settings.revocation_cache_seconds,
-    )
+    return ViewerService(stream_service(), viewer_codec(), settings.viewer_token_ttl, judge())

@@ -112,23 +112,51 @@ def session_of_item(item: dict[str, Any]) -> Session:
     return _session(item)
 
 
-class SessionStore(TableStore):
-    def put_item(self, session: Session, now: float) -> dict[str, Any]:
-        """The transaction item that records an admitted session. A slot (a subscriber session
-        under a limit) is taken only when free, expired, or already this session's."""
-        put: dict[str, Any] = {"TableName": self._table, "Item": _item(session)}
-        if SLOT in session.session_id:
-            put["ConditionExpression"] = "attribute_not_exists(pk) OR #exp <= :now OR sessionKey = :key"
-            put["ExpressionAttributeNames"] = {"#exp": TTL_ATTRIBUTE}
-            put["ExpressionAttributeValues"] = {":now": n(int(now)), ":key": s(session.session_key)}
-        return {"Put": put}
+# An admission may write a session record when: no record is there; or it is another session's
+# whose lease is over (a slot freed by expiry or by an end); or it is this very session's (the
+# same identity re-admitted, e.g. a retried hook) and was not ended: an ended session is never
+# revived by the identity that was ended.
+_ADMIT = (
+    "attribute_not_exists(pk)"
+    " OR (sessionKey <> :key AND #exp <= :now)"
+    " OR (sessionKey = :key AND attribute_not_exists(endedBy))"
+)
 
+
+def session_put(table: str, session: Session, now: float) -> dict[str, Any]:
+    """The transaction item that records an admitted session (see _ADMIT)."""
+    return {
+        "Put": {
+            "TableName": table,
+            "Item": _item(session),
+            "ConditionExpression": _ADMIT,
+            "ExpressionAttributeNames": {"#exp": TTL_ATTRIBUTE},
+            "ExpressionAttributeValues": {":now": n(int(now)), ":key": s(session.session_key)},
+        }
+    }
+
+
+def delete_session(client: Any, table: str, session: Session) -> bool:
+    """Delete this session's record (not another session's that took its slot since)."""
+    try:
+        call(
+            client.delete_item,
+            TableName=table,
+            Key=session_item_key(session.stream_id, session.session_id),
+            ConditionExpression="sessionKey = :key",
+            ExpressionAttributeValues={":key": s(session.session_key)},
+        )
+    except ConditionFailed:
+        return False
+    return True
+
+
+class SessionStore(TableStore):
     def put(self, session: Session, now: float) -> bool:
-        """Record a session on its own (no credential to consume with it); False when its slot
-        is held by another live session."""
-        put = self.put_item(session, now)["Put"]
+        """Record a session on its own (no credential to consume with it); False when its record
+        is held by another live session or was ended (see _ADMIT)."""
         try:
-            call(self._client.put_item, **put)
+            call(self._client.put_item, **session_put(self._table, session, now)["Put"])
         except ConditionFailed:
             return False
         return True

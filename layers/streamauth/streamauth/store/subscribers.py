@@ -29,7 +29,8 @@ from typing import Any, Literal
 from streamauth.logic.shards import SHARDS, shard_of, sharded_pk
 from streamauth.logic.totp import MAX_FAILURES
 from streamauth.models.common import Action
-from streamauth.models.subscribers import Subscriber
+from streamauth.models.sessions import Session
+from streamauth.models.subscribers import Subscriber, id_of_key, key_id
 from streamauth.store.base import (
     TTL_ATTRIBUTE,
     ConditionFailed,
@@ -44,6 +45,7 @@ from streamauth.store.base import (
     s,
     transact,
 )
+from streamauth.store.sessions import session_put
 
 PREFIX = "SUBS#"
 PROFILE = "SUB#"
@@ -66,7 +68,11 @@ def _key(stream_id: str, prefix: str, name: str) -> dict[str, Any]:
 
 
 def profile_key(stream_id: str, subscriber_id: str) -> dict[str, Any]:
-    return _key(stream_id, PROFILE, subscriber_id)
+    return _key(stream_id, PROFILE, key_id(subscriber_id))
+
+
+def _state_key(stream_id: str, subscriber_id: str) -> dict[str, Any]:
+    return _key(stream_id, STATE, key_id(subscriber_id))
 
 
 def guesses_key(stream_id: str, address: str) -> dict[str, Any]:
@@ -146,14 +152,14 @@ class SubscriberStore(TableStore):
         item: dict[str, Any] = {
             **profile_key(subscriber.stream_id, subscriber.subscriber_id),
             "kind": s("subscriber"),
-            "subscriberId": s(subscriber.subscriber_id),
+            "subscriberId": s(key_id(subscriber.subscriber_id)),  # the key form: what the enforcer reads
             "streamId": s(subscriber.stream_id),
             "type": s(subscriber.type),
             "concurrentConnectionsLimit": n(subscriber.concurrent_connections_limit),
             "avgVideoBitrate": n(subscriber.avg_video_bitrate),
             "avgAudioBitrate": n(subscriber.avg_audio_bitrate),
-            "secret": s(sealed_secret),
             "changedAtMs": n(now_ms),
+            "createdAtMs": n(now_ms),
             "series": n(0),
         }
         for name, value in (
@@ -164,6 +170,11 @@ class SubscriberStore(TableStore):
                 item[name] = s(value)
         if subscriber.totp_expiry_period_seconds is not None:
             item["totpExpiryPeriodSeconds"] = n(subscriber.totp_expiry_period_seconds)
+        if sealed_secret:  # none: its codes come from the app's TOTP secret
+            item["secret"] = s(sealed_secret)
+        if subscriber.blocked_type is not None:  # a re-posted subscriber keeps its block
+            item["blockedType"] = s(subscriber.blocked_type)
+            item["blockedUntilMs"] = n(subscriber.blocked_until_ms)
         transact(
             self._client,
             [
@@ -171,7 +182,7 @@ class SubscriberStore(TableStore):
                 {
                     "Delete": {
                         "TableName": self._table,
-                        "Key": _key(subscriber.stream_id, STATE, subscriber.subscriber_id),
+                        "Key": _state_key(subscriber.stream_id, subscriber.subscriber_id),
                     }
                 },
             ],
@@ -203,7 +214,7 @@ class SubscriberStore(TableStore):
                             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                         }
                     },
-                    {"Delete": {"TableName": self._table, "Key": _key(stream_id, STATE, subscriber_id)}},
+                    {"Delete": {"TableName": self._table, "Key": _state_key(stream_id, subscriber_id)}},
                 ],
             )
         except TransactionCanceled as canceled:
@@ -225,26 +236,58 @@ class SubscriberStore(TableStore):
         return sum(1 for k in keys if k["sk"]["S"].startswith(PROFILE))
 
     def set_block(
-        self, stream_id: str, subscriber_id: str, blocked_type: str | None, until_ms: int, at_ms: int
+        self,
+        stream_id: str,
+        subscriber_id: str,
+        blocked_type: str | None,
+        until_ms: int,
+        at_ms: int,
+        *,
+        create: bool = False,
     ) -> Outcome:
         """Block until `until_ms` (compared with now on every read), or unblock (None), unless a
-        change newer than `at_ms` stands."""
+        change newer than `at_ms` stands. With `create`, blocking a subscriber that is not stored
+        stores it (Ant Media's blockSubscriber): no secret, so its codes stay the app's, for
+        either action (type publish, which also plays), one connection at a time."""
         values: dict[str, Any] = {":at": n(at_ms)}
+        names: dict[str, str] = {}
         if blocked_type is None:
             expression = "REMOVE blockedType SET blockedUntilMs = :zero, changedAtMs = :at"
             values[":zero"] = n(0)
         else:
             expression = "SET blockedType = :type, blockedUntilMs = :until, changedAtMs = :at"
             values.update({":type": s(blocked_type), ":until": n(until_ms)})
+        condition = f"attribute_exists(pk) AND {NOT_NEWER}"
+        if create and blocked_type is not None:
+            condition = NOT_NEWER
+            names["#type"] = "type"
+            expression += (
+                ", kind = if_not_exists(kind, :kind), subscriberId = if_not_exists(subscriberId, :sid),"
+                " streamId = if_not_exists(streamId, :stream), #type = if_not_exists(#type, :publish),"
+                " concurrentConnectionsLimit = if_not_exists(concurrentConnectionsLimit, :one),"
+                " series = if_not_exists(series, :zero), createdAtMs = if_not_exists(createdAtMs, :zero)"
+            )
+            values.update(
+                {
+                    ":kind": s("subscriber"),
+                    ":sid": s(key_id(subscriber_id)),
+                    ":stream": s(stream_id),
+                    ":publish": s("publish"),
+                    ":one": n(1),
+                    ":zero": n(0),
+                }
+            )
+        extra: dict[str, Any] = {"ExpressionAttributeNames": names} if names else {}
         try:
             call(
                 self._client.update_item,
                 TableName=self._table,
                 Key=profile_key(stream_id, subscriber_id),
                 UpdateExpression=expression,
-                ConditionExpression=f"attribute_exists(pk) AND {NOT_NEWER}",
+                ConditionExpression=condition,
                 ExpressionAttributeValues=values,
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **extra,
             )
         except ConditionFailed as failed:
             return "stale" if failed.item else "unknown"
@@ -358,7 +401,7 @@ class SubscriberStore(TableStore):
                 },
             )
 
-    def accept_items(
+    def _accept_items(
         self,
         stream_id: str,
         subscriber_id: str,
@@ -416,7 +459,7 @@ class SubscriberStore(TableStore):
             {
                 "Update": {
                     "TableName": self._table,
-                    "Key": _key(stream_id, STATE, subscriber_id),
+                    "Key": _state_key(stream_id, subscriber_id),
                     "UpdateExpression": "SET lastStep = :step, acceptedBy = :aid, kind = :kind, #ttl = :ttl",
                     "ConditionExpression": replay_free,
                     "ExpressionAttributeNames": {"#ttl": TTL_ATTRIBUTE},
@@ -426,8 +469,32 @@ class SubscriberStore(TableStore):
             {"Update": {"TableName": self._table, "Key": reserved.key, **reset}},
         ]
 
-    def accept(self, accept_items: list[dict[str, Any]], also: list[dict[str, Any]]) -> NotAccepted | None:
-        """Run accept items with whatever else must be written with them, in ONE transaction."""
+    def accept_code(
+        self,
+        stream_id: str,
+        subscriber_id: str,
+        reserved: Reserved,
+        step: int,
+        attempt_id: str,
+        now: float,
+        *,
+        action: Action | None,
+        expires: int,
+        reseal: tuple[str, str] | None = None,
+        session: Session | None = None,
+    ) -> NotAccepted | None:
+        """Accept a code's step (and record the session it admits), in ONE transaction; None when
+        accepted, else why not."""
+        items = self._accept_items(
+            stream_id, subscriber_id, reserved, step, attempt_id, now, action=action, expires=expires, reseal=reseal
+        )
+        return self._accept(items, session, now)
+
+    def _accept(
+        self, accept_items: list[dict[str, Any]], session: Session | None = None, now: float = 0
+    ) -> NotAccepted | None:
+        """Run accept items with the session the code admits (if any), in ONE transaction."""
+        also = [session_put(self._table, session, now)] if session is not None else []
         try:
             transact(self._client, [*accept_items, *also])
         except TransactionCanceled as canceled:
@@ -455,7 +522,7 @@ def subscriber_of(item: dict[str, Any]) -> Subscriber:
     action = get_s(item, "type")
     blocked = get_s(item, "blockedType")
     return Subscriber(
-        subscriber_id=get_s(item, "subscriberId") or "",
+        subscriber_id=id_of_key(get_s(item, "subscriberId") or ""),
         stream_id=get_s(item, "streamId") or "",
         type="publish" if action == "publish" else "play",
         subscriber_name=get_s(item, "subscriberName"),
@@ -466,4 +533,5 @@ def subscriber_of(item: dict[str, Any]) -> Subscriber:
         avg_video_bitrate=get_n(item, "avgVideoBitrate") or 0,
         avg_audio_bitrate=get_n(item, "avgAudioBitrate") or 0,
         totp_expiry_period_seconds=get_n(item, "totpExpiryPeriodSeconds"),
+        created_at_ms=get_n(item, "createdAtMs") or 0,
     )

@@ -3,12 +3,14 @@ shard from the token id: a crowd's tokens spread over the stream's shards)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
 from streamauth.errors import StoreUnavailable
 from streamauth.logic.shards import SHARDS, shard_of, sharded_pk
 from streamauth.models.common import Action
+from streamauth.models.sessions import Session
 from streamauth.models.streams import StreamState
 from streamauth.models.tokens import Token
 from streamauth.store.base import (
@@ -27,11 +29,23 @@ from streamauth.store.base import (
     transact,
     update_if,
 )
+from streamauth.store.sessions import delete_session, session_put
 from streamauth.store.streams import META_SK, meta_key, state_of
 
 PREFIX = "TOKENS#"
 TOKEN_PREFIX = "TOKEN#"
 REUSE_SECONDS = 10
+# A one-time token may be used while it exists, was made at that time, is of the action and live.
+_LIVE = "attribute_exists(pk) AND createdAtMs = :created AND #type = :type AND expireDate > :now"
+
+
+@dataclass(frozen=True)
+class Use:
+    """One use of a one-time token: its own id (a retried write of it is the same use) and, for a
+    server that authenticates one client twice, that client's identity (a hash)."""
+
+    consume_id: str
+    client: str | None = None
 
 
 def tokens_pk(stream_id: str, shard: int) -> str:
@@ -72,30 +86,58 @@ class TokenStore(TableStore):
             if not failed.item or get_n(failed.item, "createdAtMs") != created_at_ms:
                 raise StoreUnavailable() from failed
 
-    def consume_update(
-        self, stream_id: str, token_id: str, created_at_ms: int, action: Action, now: float, consume_id: str
+    def _use(
+        self, stream_id: str, token_id: str, created_at_ms: int, action: Action, now: float, use: Use
     ) -> dict[str, Any]:
         """The write that uses a one-time token: it is live, unused and of this type — then it is
-        marked used by `consume_id`. The same `consume_id` within REUSE_SECONDS of the first use
-        counts as that use again: the SDK's own retry of an applied write, or a media server asking
-        twice for one client (MediaMTX authenticates an RTSP read at DESCRIBE and again at SETUP).
-        The stream's revocation is NOT part of it (service/tokens.py checks it after the write), so
+        marked used by `use.consume_id` (and its client, if named). The same consume id within
+        REUSE_SECONDS counts as that use again: the SDK's own retry of an applied write. The
+        stream's revocation is NOT part of it (service/tokens.py judges it after the write), so
         no two admissions of a stream ever share an item."""
+        values = {
+            ":created": n(created_at_ms),
+            ":type": s(action),
+            ":now": n(int(now)),
+            ":cid": s(use.consume_id),
+            ":nowms": n(int(now * 1000)),
+            ":since": n(int((now - REUSE_SECONDS) * 1000)),
+        }
+        update = "SET consumedBy = :cid, consumedAtMs = if_not_exists(consumedAtMs, :nowms)"
+        if use.client is not None:
+            update += ", consumedByClient = :client"
+            values[":client"] = s(use.client)
         return {
             "TableName": self._table,
             "Key": token_key(stream_id, token_id),
-            "UpdateExpression": "SET consumedBy = :cid, consumedAtMs = if_not_exists(consumedAtMs, :nowms)",
+            "UpdateExpression": update,
             "ConditionExpression": (
-                "attribute_exists(pk) AND createdAtMs = :created AND #type = :type AND expireDate > :now"
-                " AND (attribute_not_exists(consumedBy) OR (consumedBy = :cid AND consumedAtMs > :since))"
+                f"{_LIVE} AND (attribute_not_exists(consumedBy) OR (consumedBy = :cid AND consumedAtMs > :since))"
+            ),
+            "ExpressionAttributeNames": {"#type": "type"},
+            "ExpressionAttributeValues": values,
+        }
+
+    def _reuse(
+        self, stream_id: str, token_id: str, created_at_ms: int, action: Action, now: float, use: Use
+    ) -> dict[str, Any]:
+        """The write that lets the client that used a token within REUSE_SECONDS use it ONCE more
+        (MediaMTX authenticates an RTSP read at DESCRIBE and again at SETUP): one client, one
+        more authentication, whatever the concurrency."""
+        return {
+            "TableName": self._table,
+            "Key": token_key(stream_id, token_id),
+            "UpdateExpression": "SET reusedBy = :cid",
+            "ConditionExpression": (
+                f"{_LIVE} AND consumedByClient = :client AND consumedAtMs > :since AND consumedBy <> :cid"
+                " AND (attribute_not_exists(reusedBy) OR reusedBy = :cid)"
             ),
             "ExpressionAttributeNames": {"#type": "type"},
             "ExpressionAttributeValues": {
                 ":created": n(created_at_ms),
                 ":type": s(action),
                 ":now": n(int(now)),
-                ":cid": s(consume_id),
-                ":nowms": n(int(now * 1000)),
+                ":cid": s(use.consume_id),
+                ":client": s(use.client or ""),
                 ":since": n(int((now - REUSE_SECONDS) * 1000)),
             },
         }
@@ -107,21 +149,25 @@ class TokenStore(TableStore):
         created_at_ms: int,
         action: Action,
         now: float,
-        consume_id: str,
-        also: list[dict[str, Any]] | None = None,
+        use: Use,
+        session: Session | None = None,
     ) -> bool:
-        """Use a one-time token in ONE request — a conditional UpdateItem, or a transaction with
-        `also` written with it: true for exactly one caller however many race; false when it is
-        unknown, expired, used or of another type."""
-        update = self.consume_update(stream_id, token_id, created_at_ms, action, now, consume_id)
-        try:
-            if also:
-                transact(self._client, [{"Update": update}, *also])
-            else:
-                retry_conflicts(lambda: call(self._client.update_item, **update))
-        except (TransactionCanceled, ConditionFailed):
-            return False
-        return True
+        """Use a one-time token in ONE request — a conditional UpdateItem, or a transaction that
+        records `session` with it: true for exactly one caller however many race; false when it
+        is unknown, expired, used or of another type. A client named by `use` may use it once
+        more within REUSE_SECONDS (one more request)."""
+        writes = [self._use] if use.client is None else [self._use, self._reuse]
+        for write in writes:
+            update = write(stream_id, token_id, created_at_ms, action, now, use)
+            try:
+                if session is not None:
+                    transact(self._client, [{"Update": update}, session_put(self._table, session, now)])
+                else:
+                    retry_conflicts(lambda update=update: call(self._client.update_item, **update))  # type: ignore[misc]
+            except (TransactionCanceled, ConditionFailed):
+                continue
+            return True
+        return False
 
     def confirm(self, stream_id: str, token_id: str) -> tuple[StreamState, str | None]:
         """After a use: the stream's state and the service account that issued the token (None:
@@ -132,25 +178,30 @@ class TokenStore(TableStore):
         used = next((i for i in items if get_s(i, "sk") == token["sk"]["S"]), None)
         return state_of(meta), (get_s(used, "issuedBy") if used else None)
 
-    def withdraw(self, written: list[dict[str, Any]]) -> None:
-        """Delete what a consume wrote with its token (its `also` Puts: a session) when the
-        admission is refused after all: the stream's tokens were revoked as it was written."""
-        for entry in written:
-            put = entry.get("Put")
-            if put:
-                key = {"pk": put["Item"]["pk"], "sk": put["Item"]["sk"]}
-                call(self._client.delete_item, TableName=put.get("TableName", self._table), Key=key)
+    def withdraw(self, session: Session | None) -> None:
+        """Delete the session a consume recorded with its token when the admission is refused after
+        all (the stream's tokens were revoked as it was written)."""
+        if session is not None:
+            delete_session(self._client, self._table, session)
 
-    def unconsume(self, stream_id: str, token_id: str, consume_id: str) -> None:
-        """Make a token used by `consume_id` unused again (its admission failed for the store's
-        fault); a use by anyone else stands."""
+    def unconsume(self, stream_id: str, token_id: str, use: Use) -> None:
+        """Undo a use by `use` (its admission failed for the store's fault); a use by anyone else
+        stands."""
         update_if(
             self._client,
             self._table,
             token_key(stream_id, token_id),
-            "REMOVE consumedBy, consumedAtMs",
+            "REMOVE consumedBy, consumedAtMs, consumedByClient",
             "consumedBy = :cid",
-            {":cid": s(consume_id)},
+            {":cid": s(use.consume_id)},
+        )
+        update_if(
+            self._client,
+            self._table,
+            token_key(stream_id, token_id),
+            "REMOVE reusedBy",
+            "reusedBy = :cid",
+            {":cid": s(use.consume_id)},
         )
 
     def get(self, stream_id: str, token_id: str) -> tuple[Token, int, bool, str | None] | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from streamauth.logic.changes import DYNAMODB_SERVICE
+from streamauth.store.changes import DYNAMODB_SERVICE
 
 TriggerKind = Literal["stream", "subscriber", "session", "removed"]
 REVOKED, VIEWERS_CLOSED, BLOCKED, DELETED, ENDED = "revoked", "viewers_closed", "blocked", "deleted", "ended"
