@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from streamauth.errors import ConfigurationError
-from streamauth.store.triggers import Trigger, trigger
 from streamauth.logic.kicks import KickRequest, Plan, plan, verdict
 from streamauth.models.media_servers import MediaServer, Registry, parse_registry
 from streamauth.models.sessions import CredentialRef, Session
+from streamauth.store.triggers import Trigger, trigger
 
 MTX = MediaServer("mtx1", "mediamtx", "http://10.0.0.5:9997", "streamauth", "p@ss:word")
 SRS = MediaServer("srs1", "srs", "http://10.0.0.6:1985")
