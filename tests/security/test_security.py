@@ -215,10 +215,10 @@ def test_no_secret_token_code_or_key_in_any_reply_after_creation_or_any_log_line
     from streamauth.logic import totp
 
     caplog.set_level(logging.DEBUG)
-    created = call(
-        "CreateSubscriberFunction", event("create_subscriber", body={"subscriberId": "alice", "type": "publish"})
-    )
-    secret = created.body["dataId"]
+    secret = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"  # given once, at creation, never shown again
+    body = {"subscriberId": "alice", "type": "publish", "b32Secret": secret}
+    created = call("CreateSubscriberFunction", event("create_subscriber", body=body))
+    assert created.body["success"] is True
     account = call("CreateServiceAccountFunction", event("create_service_account", body={"name": "fleet"})).body
     one_time = call("IssueTokenFunction", event("issue_token")).body["tokenId"]
     code = totp.totp(totp.b32_key(secret), clock(), 60)
@@ -238,6 +238,7 @@ def test_no_secret_token_code_or_key_in_any_reply_after_creation_or_any_log_line
     output = capsys.readouterr()
     logs = caplog.text + output.out + output.err
     for value in (secret, account["key"], one_time, code):
+        assert value, "each secret checked is a real value"
         assert value not in replies
         assert value not in logs
 

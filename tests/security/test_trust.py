@@ -331,13 +331,13 @@ def test_json_nested_ten_thousand_deep_is_a_400_on_every_json_route(
         (
             "CreateSubscriberFunction",
             "create_subscriber",
-            {"subscriberId": "bob", "concurrentConnectionsLimit": "2"},
+            {"subscriberId": "bobby", "concurrentConnectionsLimit": "2"},
             "concurrentConnectionsLimit",
         ),
         (
             "CreateSubscriberFunction",
             "create_subscriber",
-            {"subscriberId": "bob", "totpExpiryPeriodSeconds": "30"},
+            {"subscriberId": "bobby", "totpExpiryPeriodSeconds": "30"},
             "totpExpiryPeriodSeconds",
         ),
         (

@@ -118,10 +118,6 @@ def decode(
         found = jwt.get_unverified_header(token)
         if found.get("alg") != algorithm:
             raise InvalidJwt("unexpected algorithm")
-        if algorithm == ES256:
-            signature = _signature_s(token)
-            if signature is None or signature[1] > P256_ORDER // 2:
-                raise InvalidJwt("not a low-S ES256 signature")
         claims: dict[str, Any] = jwt.decode(
             token,
             key,
