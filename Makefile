@@ -19,7 +19,7 @@ PORT ?= 3000
 API ?= http://$(HOST):$(PORT)
 STATE ?= .local/state.json
 
-.PHONY: help browser docs-ui install run reset test fuzz security unit integration e2e lint format bench bench-scale admin-token hook-url check-keys rotate-keys put-event build deploy invoke clean
+.PHONY: help browser docs-ui console-ui install run reset test fuzz security unit integration e2e lint format bench bench-scale admin-token hook-url check-keys rotate-keys put-event build deploy invoke clean
 
 help: ## list the targets (PORT=4200 make run serves on another port)
 	@echo "streamauth: make <target>   (PORT=$(PORT); e.g. PORT=4200 make run)"
@@ -30,7 +30,9 @@ help: ## list the targets (PORT=4200 make run serves on another port)
 $(RUN_STAMP): pyproject.toml layers/streamauth/pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python >= 3.11 is required (e.g. apt-get install python3 python3-venv)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e layers/streamauth -e .
+	# --no-compile: a module is compiled when first imported, so only what the runner uses is
+	# (156 MB with pip's compile-everything, 117 MB without; pip's own share is 16 MB)
+	$(PY) -m pip install -q --no-compile --disable-pip-version-check -e layers/streamauth -e .
 	@touch $@
 
 # The test tools (pytest, schemathesis, jwcrypto) and the lint tools (ruff, mypy, cfn-lint, stubs).
@@ -47,14 +49,15 @@ $(STAMP): $(TEST_STAMP) $(LINT_STAMP)
 
 install: $(STAMP) ## .venv with everything: the layer (editable), the local API, the test and lint tools
 
-# hls.js and playwright-core (pinned) for the headless-Chromium HLS test; only where npm is.
+# hls.js and playwright-core (pinned) for the headless-Chromium HLS test, qr (pinned) to read
+# back the console's QR code in its browser test; only where npm is.
 NPM := $(shell command -v npm)
 SWAGGER_UI_VERSION := 5.32.0
 NPM_STAMP := .build/npm/.installed
 $(NPM_STAMP):
 	mkdir -p .build/npm
 	test -f .build/npm/package.json || echo '{"private": true}' > .build/npm/package.json
-	cd .build/npm && npm install --no-audit --no-fund --silent hls.js@1.7.4 playwright-core@1.65.1
+	cd .build/npm && npm install --no-audit --no-fund --silent hls.js@1.7.4 playwright-core@1.65.1 qr@0.7.0
 	@touch $@
 
 browser: $(NPM_STAMP) ## hls.js + playwright-core for the browser e2e (Debian's chromium plays it)
@@ -71,7 +74,20 @@ $(DOCS_STAMP):
 docs-ui: $(DOCS_STAMP) ## Swagger UI's files (pinned, npm) for /docs; make run serves them (a plain page without)
 DOCS_DEPS := $(if $(NPM),$(DOCS_STAMP))
 
-run: $(RUN_STAMP) $(DOCS_DEPS) ## serve the API on http://127.0.0.1:PORT (default 3000); data kept in .local/ (FRESH=1 starts empty; PARAMS="Name=value ...")
+# The operator console's QR encoder (uqr, pinned), copied beside the console's own files
+# (functions/console/static, served by make run and deployed as ConsoleFunction; no CDN).
+UQR_VERSION := 0.1.3
+CONSOLE_QR := functions/console/static/uqr.mjs
+$(CONSOLE_QR):
+	mkdir -p .build/console-ui
+	test -f .build/console-ui/package.json || echo '{"private": true}' > .build/console-ui/package.json
+	cd .build/console-ui && npm install --no-audit --no-fund --silent uqr@$(UQR_VERSION)
+	cp .build/console-ui/node_modules/uqr/dist/index.mjs $@
+
+console-ui: $(CONSOLE_QR) ## the console's QR encoder (uqr, pinned, npm); make run serves /console without it (no QR)
+CONSOLE_DEPS := $(if $(NPM),$(CONSOLE_QR))
+
+run: $(RUN_STAMP) $(DOCS_DEPS) $(CONSOLE_DEPS) ## serve the API on http://127.0.0.1:PORT (default 3000); data kept in .local/ (FRESH=1 starts empty; PARAMS="Name=value ...")
 	$(if $(PARAMS),STREAMAUTH_PARAMETERS="$(PARAMS)") $(PY) -m localapi run --host $(HOST) --port $(PORT) \
 		--state $(STATE) $(if $(FRESH),--fresh)
 
@@ -79,7 +95,7 @@ reset: ## forget the local API's data (.local/state.json); the local keys stay
 	rm -f $(STATE)
 	@echo "local state cleared: the next make run starts empty"
 
-test: $(TEST_STAMP) $(BROWSER_DEPS) $(DOCS_DEPS) ## every test: unit, integration (moto), e2e (local API, nginx-rtmp, ffmpeg, headless Chromium)
+test: $(TEST_STAMP) $(BROWSER_DEPS) $(DOCS_DEPS) $(CONSOLE_DEPS) ## every test: unit, integration (moto), e2e (local API, nginx-rtmp, ffmpeg, headless Chromium)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 unit: $(TEST_STAMP) ## the unit tests
@@ -91,7 +107,7 @@ integration: $(TEST_STAMP) ## the integration tests (handlers on moto)
 security: $(TEST_STAMP) ## the security tests
 	$(PY) -m pytest tests/security $(PYTEST_ARGS)
 
-e2e: $(TEST_STAMP) $(BROWSER_DEPS) $(DOCS_DEPS) ## the end-to-end tests (a local API, nginx-rtmp, ffmpeg, Chromium)
+e2e: $(TEST_STAMP) $(BROWSER_DEPS) $(DOCS_DEPS) $(CONSOLE_DEPS) ## the end-to-end tests (a local API, nginx-rtmp, ffmpeg, Chromium)
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 $(SAM):
@@ -114,8 +130,9 @@ format: $(LINT_STAMP) ## ruff fix and format
 bench: $(TEST_STAMP) ## cold init ratios and DynamoDB requests per operation
 	$(PY) -m localapi.bench
 
-bench-scale: $(TEST_STAMP) ## a flash crowd (100,000 admissions to one stream in a simulated minute) vs the naive design
+bench-scale: $(TEST_STAMP) ## a flash crowd (100,000 admissions to one stream in a simulated minute) vs the naive design and a policy mix; a refusal flood and the decision log's cost
 	$(PY) -m localapi.scale
+	$(PY) -m localapi.flood
 
 admin-token: $(RUN_STAMP) ## print an operator JWT for the local API (STACK=<stack name> for a deployed stack)
 	@$(PY) -m localapi admin-token $(if $(STACK),--stack $(STACK))
@@ -142,7 +159,7 @@ $(DOCS_STATIC)/openapi.json: openapi.yaml $(DOCS_STAMP) $(RUN_STAMP)
 	cp .build/docs-ui/node_modules/swagger-ui-dist/{swagger-ui-bundle.js,swagger-ui.css} $(DOCS_STATIC)/
 	$(PY) -c 'import json, yaml; print(json.dumps(yaml.safe_load(open("openapi.yaml"))))' > $@
 
-build: $(SAM) $(if $(NPM),$(DOCS_STATIC)/openapi.json) ## sam build (no Docker), with the docs page's files (ApiDocsFunction)
+build: $(SAM) $(if $(NPM),$(DOCS_STATIC)/openapi.json) $(CONSOLE_DEPS) ## sam build (no Docker), with the docs page's and the console's files
 	SAM_CLI_TELEMETRY=0 $(SAM) build
 
 deploy: build ## sam deploy --guided

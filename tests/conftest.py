@@ -3,6 +3,7 @@ one region, tracing off, and no endpoint overrides so moto intercepts every AWS 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import importlib.util
@@ -221,16 +222,25 @@ def call(logical_id: str, evt: dict[str, Any]) -> Reply:
 _LOCAL_IAM_RECORDS: list[Path] = []  # where the local API's workers recorded their calls
 
 
-@pytest.fixture(scope="session")
-def local_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@dataclass
+class LocalApi:
+    url: str
+    env: dict[str, str]  # the runner's environment (for `python -m localapi ...` against it)
+    log: Path  # everything the runner and its workers printed
+
+
+@contextlib.contextmanager
+def running_local_api(log: Path, records: Path, **env_extra: str) -> Iterator[LocalApi]:
+    """`python -m localapi run` on a free port, as a user starts it (make run), with the test's
+    credentials and endpoints taken out of its environment; its workers' AWS calls recorded in
+    `records` and checked against their roles when it stops."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
-    records = tmp_path_factory.mktemp("iam-local")
     env[iam.RECORD_ENV] = str(records)
+    env.update(env_extra)
     _LOCAL_IAM_RECORDS.append(records)
+    log.parent.mkdir(parents=True, exist_ok=True)
     # Its output goes to a file: a pipe nobody reads fills up and stalls the runner mid-suite.
-    log = ROOT / ".build" / "local-api-tests.log"
-    log.parent.mkdir(exist_ok=True)
     output = open(log, "w")  # noqa: SIM115 - lives as long as the runner
     process = subprocess.Popen(
         [sys.executable, "-m", "localapi", "run", "--port", str(port)],
@@ -241,29 +251,36 @@ def local_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         text=True,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("local API exited:\n" + log.read_text())
-        try:
-            requests.get(url + "/", timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        raise RuntimeError("local API did not start within 60 s")
-    yield url
-    process.terminate()
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    output.close()
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError("local API exited:\n" + log.read_text())
+            try:
+                requests.get(url + "/", timeout=1)
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("local API did not start within 60 s:\n" + log.read_text()[-3000:]) from None
+                time.sleep(0.2)
+        yield LocalApi(url, env, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        output.close()
     denied = sorted(
         {f"{r.function} may not {r.action} on {r.resource}" for r in iam.load_records(records) if not r.allowed}
     )
     assert not denied, "the local API denied calls its functions' roles do not allow:\n" + "\n".join(denied)
+
+
+@pytest.fixture(scope="session")
+def local_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_local_api(ROOT / ".build" / "local-api-tests.log", tmp_path_factory.mktemp("iam-local")) as api:
+        yield api.url
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

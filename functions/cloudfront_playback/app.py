@@ -10,7 +10,8 @@ from streamauth import clock
 from streamauth.http import ApiResponse, api, handler, json_response
 from streamauth.models.cloudfront import parse_cloudfront_playback
 from streamauth.observability import logger, metrics
-from streamauth.service.cloudfront import cloudfront_service
+from streamauth.service.cloudfront import CLOUDFRONT, cloudfront_service
+from streamauth.service.decisions import log_decision
 
 app = api()
 
@@ -21,10 +22,27 @@ def playback(id: str) -> ApiResponse:
     service.require_enabled()
     event = app.current_event
     request = parse_cloudfront_playback(
-        id, event.multi_value_query_string_parameters, event.request_context.identity.source_ip
+        id,
+        event.multi_value_query_string_parameters,
+        event.request_context.identity.source_ip,
+        event.get_header_value("CloudFront-Viewer-Country", default_value=None, case_sensitive=False),
+        event.get_header_value("Origin", default_value=None, case_sensitive=False),
+        event.get_header_value("Referer", default_value=None, case_sensitive=False),
     )
-    grant = service.grant(request, clock.now())
+    now = clock.now()
+    grant = service.grant(request, now)
     details = {"server": "cloudfront", "stream_id": request.stream_id, "reason": grant.reason}
+    log_decision(
+        request.stream_id,
+        "play",
+        grant.allow,
+        grant.reason,
+        now,
+        credentials=request.credentials,
+        session_id=grant.session_id,
+        server=CLOUDFRONT,
+        address=request.client_ip,
+    )
     if not grant.allow:
         metrics.add_metric(name="CloudFrontPlaybackRefused", unit=MetricUnit.Count, value=1)
         metrics.add_metric(name=f"AccessRefused_{grant.reason}", unit=MetricUnit.Count, value=1)

@@ -1,6 +1,6 @@
 """POST /api/v1/tokens (public): a viewer JWT for one stream open to public viewers, valid 10 minutes by default."""
 
-from streamauth import clock
+from streamauth import clock, priming
 from streamauth.http import ApiResponse, api, handler, json_body, json_response
 from streamauth.models.viewers import ViewerTokenRequest
 from streamauth.service.viewers import viewer_service
@@ -15,3 +15,5 @@ def create_viewer_token() -> ApiResponse:
 
 
 lambda_handler = handler(app)
+# SnapStart: imports and builds before the snapshot, refreshes after a restore (streamauth/priming.py)
+priming.snapstart()

@@ -1,5 +1,6 @@
 """GET /hooks/{hookSecret}/http: nginx `auth_request` for HLS/DASH playlists and segments."""
 
+from streamauth import priming
 from streamauth.hooks import answer_playback
 from streamauth.http import ApiResponse, api, handler
 
@@ -12,3 +13,5 @@ def hook(hookSecret: str) -> ApiResponse:  # noqa: N803 - the path parameter
 
 
 lambda_handler = handler(app)
+# SnapStart: imports and builds before the snapshot, refreshes after a restore (streamauth/priming.py)
+priming.snapstart("streamauth.models.playback", "streamauth.service.playback")

@@ -1,5 +1,6 @@
 """POST|GET /hooks/{hookSecret}/nginx-rtmp: nginx-rtmp on_publish, on_play, on_*_done, on_update."""
 
+from streamauth import priming
 from streamauth.hooks import answer
 from streamauth.http import ApiResponse, api, handler
 from streamauth.models.hooks import parse_nginx
@@ -14,3 +15,5 @@ def hook(hookSecret: str) -> ApiResponse:  # noqa: N803 - the path parameter
 
 
 lambda_handler = handler(app)
+# SnapStart: imports and builds before the snapshot, refreshes after a restore (streamauth/priming.py)
+priming.snapstart("streamauth.service.access")

@@ -1,5 +1,6 @@
 """POST /hooks/{hookSecret}/srs: SRS http_hooks (on_publish, on_play, on_unpublish, on_stop)."""
 
+from streamauth import priming
 from streamauth.hooks import answer
 from streamauth.http import ApiResponse, api, handler
 from streamauth.models.hooks import parse_srs
@@ -13,3 +14,5 @@ def hook(hookSecret: str) -> ApiResponse:  # noqa: N803 - the path parameter
 
 
 lambda_handler = handler(app)
+# SnapStart: imports and builds before the snapshot, refreshes after a restore (streamauth/priming.py)
+priming.snapstart("streamauth.service.access")

@@ -4,6 +4,7 @@ is the README's `nginx-hls` block, verbatim but for its placeholders."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -39,14 +40,13 @@ def readme_block() -> str:
 HLS_DIRS: list[Path] = []  # the origin's HLS directory, for a second nginx serving the same files
 
 
-@pytest.fixture(scope="module")
-def origin(local_api: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """(rtmp URL of the `live` application, http URL of the origin)."""
-    prefix = tmp_path_factory.mktemp("nginx-hls")
-    (prefix / "logs").mkdir()
+@contextlib.contextmanager
+def nginx_origin(local_api: str, prefix: Path) -> Iterator[tuple[str, str, Path]]:
+    """The README's nginx-hls block, verbatim but for its placeholders, run by real nginx in
+    `prefix`: (rtmp URL of the `live` application, http URL of the origin, its HLS directory)."""
+    (prefix / "logs").mkdir(parents=True)
     hls = prefix / "hls"
     hls.mkdir()
-    HLS_DIRS.append(hls)
     rtmp_port, http_port = free_port(), free_port()
     block = (
         readme_block()
@@ -71,23 +71,23 @@ def origin(local_api: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     if process.poll() is not None:
         raise RuntimeError("nginx did not start:\n" + (prefix / "logs/error.log").read_text())
     try:
-        yield f"rtmp://127.0.0.1:{rtmp_port}/live", f"http://127.0.0.1:{http_port}"
+        yield f"rtmp://127.0.0.1:{rtmp_port}/live", f"http://127.0.0.1:{http_port}", hls
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def live(origin: tuple[str, str], local_api: str, operator_header: dict[str, str]) -> Iterator[str]:
-    """stream1 published for the module's tests (with a publish token); its playlist's path."""
-    rtmp, http = origin
-    token = issue_over_http(local_api, operator_header, "stream1", "publish")
+@contextlib.contextmanager
+def publishing(local_api: str, operator: dict[str, str], rtmp: str, http: str, stream: str) -> Iterator[str]:
+    """`stream` published through the origin with a publish token until the block ends; its
+    playlist's path, once it lists three segments."""
+    token = issue_over_http(local_api, operator, stream, "publish")
     publisher = subprocess.Popen(
-        publish_args(f"{rtmp}/stream1?token={token}", 600), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        publish_args(f"{rtmp}/{stream}?token={token}", 600), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    playlist = "/hls/stream1/index.m3u8"
+    playlist = f"/hls/{stream}/index.m3u8"
     deadline = time.monotonic() + 30
-    probe = issue_over_http(local_api, operator_header, "stream1", "play", kind="jwt-token")
+    probe = issue_over_http(local_api, operator, stream, "play", kind="jwt-token")
     while time.monotonic() < deadline:
         reply = requests.get(f"{http}{playlist}", params={"token": probe}, timeout=10)
         if reply.status_code == 200 and reply.text.count(".ts") >= 3:
@@ -101,6 +101,21 @@ def live(origin: tuple[str, str], local_api: str, operator_header: dict[str, str
     finally:
         publisher.kill()
         publisher.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def origin(local_api: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """(rtmp URL of the `live` application, http URL of the origin)."""
+    with nginx_origin(local_api, tmp_path_factory.mktemp("nginx-hls")) as (rtmp, http, hls):
+        HLS_DIRS.append(hls)
+        yield rtmp, http
+
+
+@pytest.fixture(scope="module")
+def live(origin: tuple[str, str], local_api: str, operator_header: dict[str, str]) -> Iterator[str]:
+    """stream1 published for the module's tests (with a publish token); its playlist's path."""
+    with publishing(local_api, operator_header, *origin, "stream1") as playlist:
+        yield playlist
 
 
 def _play(url: str, seconds: int = 4) -> subprocess.CompletedProcess[str]:

@@ -20,7 +20,8 @@ from localapi.runtime import free_port
 from tests.conftest import ROOT, issue_over_http
 
 pytestmark = pytest.mark.e2e
-MAKE = ["make", "-s", "--no-print-directory", "DOCS_DEPS="]  # no npm step: not what these tests are about
+# no npm step (the docs page's and the console's assets): not what these tests are about
+MAKE = ["make", "-s", "--no-print-directory", "DOCS_DEPS=", "CONSOLE_DEPS="]
 
 
 def _env() -> dict[str, str]:

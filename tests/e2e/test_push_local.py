@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
 import sys
 import time
@@ -25,11 +24,10 @@ from typing import Any
 import pytest
 import requests
 
-from localapi import iam, keys
+from localapi import keys
 from localapi import template as tpl
-from localapi.runtime import free_port
 from localapi.streams import moto_endpoint
-from tests.conftest import _LOCAL_IAM_RECORDS, ROOT
+from tests.conftest import ROOT, running_local_api
 from tests.media_servers import FakeAntMedia, FakeMediaMtx, FakeSrs
 
 pytestmark = pytest.mark.e2e
@@ -41,15 +39,16 @@ AMS_JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzdHJlYW1hdXRoIn0.c2lnbmF0dXJl"
 OBSERVER = "push-local-observer"  # the rule (and queue) that keeps what the change publisher puts on the bus
 
 
-def wait_for(what: str, found: Callable[[], Any], seconds: float = KICK_WAIT) -> Any:
-    """Poll until `found()` is truthy (and return it), at most `seconds`."""
+def wait_for(what: str, found: Callable[[], Any], seconds: float = KICK_WAIT, log: Path | None = None) -> Any:
+    """Poll until `found()` is truthy (and return it), at most `seconds`; on failure the runner's
+    account of its stream feed (`log`) is in the message."""
     deadline = time.monotonic() + seconds
     while True:
         value = found()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {seconds:g} s")
+            raise AssertionError(f"{what}: not within {seconds:g} s" + (f"\n{_streams_log(log)}" if log else ""))
         time.sleep(0.1)
 
 
@@ -128,58 +127,35 @@ def push_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PushApi]:
     secrets_file = home / "secrets.json"  # the rest of the deployment's secrets are made on first use
     secrets_file.write_text(json.dumps({"MediaServersSecret": json.dumps({"servers": registry})}))
     secrets_file.chmod(0o600)
-    records = home / "iam"
-    _LOCAL_IAM_RECORDS.append(records)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
-    env.update({keys.SECRETS_ENV: str(secrets_file), iam.RECORD_ENV: str(records)})
-    port = free_port()
-    log = home / "local-api.log"
-    output = open(log, "w")  # noqa: SIM115 - lives as long as the runner
-    process = subprocess.Popen(
-        [sys.executable, "-m", "localapi", "run", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=output,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-
-        def up() -> str | None:
-            if process.poll() is not None:
-                raise RuntimeError("local API exited:\n" + log.read_text())
-            return moto_endpoint(log.read_text())  # printed once the API listens and the feed runs
-
-        moto = wait_for("the local API and its stream feed", up, 60)
-        requests.get(url + "/", timeout=5)
-        operator = {"Authorization": f"Bearer {_localapi(env, 'admin-token')}"}
-        hooks = _localapi(env, "hook-url", "--base", url)
-        aws = {"region_name": "us-east-1", "endpoint_url": moto}
-        aws.update(aws_access_key_id="testing", aws_secret_access_key="testing")
-        events, sqs = boto3.client("events", **aws), boto3.client("sqs", **aws)  # type: ignore[call-overload]
-        queue = sqs.create_queue(QueueName=OBSERVER)["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        bus = tpl.parameter_defaults()["EventBusName"]
-        events.put_rule(Name=OBSERVER, EventBusName=bus, EventPattern=json.dumps({"source": ["streamauth"]}))
-        events.put_targets(Rule=OBSERVER, EventBusName=bus, Targets=[{"Id": "observed", "Arn": queue_arn}])
-        yield PushApi(url, operator, hooks, srs, mtx, ams, events, sqs, queue, log)
-        dead = sqs.get_queue_url(QueueName="streamauth-local-dlq")["QueueUrl"]
-        parked = sqs.receive_message(QueueUrl=dead, MaxNumberOfMessages=10).get("Messages", [])
-        assert parked == [], f"dead-lettered: {[m['Body'] for m in parked]}"  # no kick failed, no batch gave up
+        with running_local_api(home / "local-api.log", home / "iam", **{keys.SECRETS_ENV: str(secrets_file)}) as api:
+            log = api.log
+            moto = wait_for("the stream feed", lambda: moto_endpoint(log.read_text()), 60)  # printed once it runs
+            operator = {"Authorization": f"Bearer {_localapi(api.env, 'admin-token')}"}
+            hooks = _localapi(api.env, "hook-url", "--base", api.url)
+            aws = {"region_name": "us-east-1", "endpoint_url": moto}
+            aws.update(aws_access_key_id="testing", aws_secret_access_key="testing")
+            events, sqs = boto3.client("events", **aws), boto3.client("sqs", **aws)  # type: ignore[call-overload]
+            queue = sqs.create_queue(QueueName=OBSERVER)["QueueUrl"]
+            queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            bus = tpl.parameter_defaults()["EventBusName"]
+            events.put_rule(Name=OBSERVER, EventBusName=bus, EventPattern=json.dumps({"source": ["streamauth"]}))
+            events.put_targets(Rule=OBSERVER, EventBusName=bus, Targets=[{"Id": "observed", "Arn": queue_arn}])
+            yield PushApi(api.url, operator, hooks, srs, mtx, ams, events, sqs, queue, log)
+            dead = sqs.get_queue_url(QueueName="streamauth-local-dlq")["QueueUrl"]
+            parked = sqs.receive_message(QueueUrl=dead, MaxNumberOfMessages=10).get("Messages", [])
+            # no kick failed, no batch gave up (the runner's log says why, if one did)
+            assert parked == [], f"dead-lettered: {[m['Body'] for m in parked]}\n{_streams_log(log)}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        output.close()
         for fake in (srs, mtx, ams):
             fake.close()
-    denied = sorted(
-        {f"{r.function} may not {r.action} on {r.resource}" for r in iam.load_records(records) if not r.allowed}
-    )
-    assert not denied, "the local API denied calls its functions' roles do not allow:\n" + "\n".join(denied)
+
+
+def _streams_log(log: Path) -> str:
+    """What the runner said about the stream feed and the functions it feeds (errors first)."""
+    lines = log.read_text().splitlines()
+    wanted = ("streams:", "ChangePublisherFunction", "SessionEnforcerFunction", "Traceback", "Error")
+    return "\n".join([line for line in lines if any(w in line for w in wanted)][-60:])
 
 
 def srs_body(stream: str, client_id: str, param: str) -> dict[str, Any]:
@@ -202,17 +178,21 @@ def test_revoking_a_streams_tokens_kicks_its_srs_client(push_api: PushApi) -> No
     stream = "push-srs1"
     push_api.srs.clients.add("c1")
     push_api.hook("srs", "srs1", srs_body(stream, "c1", f"?token={push_api.token(stream, 'publish')}"))
-    wait_for("SessionStarted announced", lambda: push_api.published("SessionStarted", streamId=stream))
+    wait_for(
+        "SessionStarted announced", lambda: push_api.published("SessionStarted", streamId=stream), log=push_api.log
+    )
     assert push_api.srs.seen == []  # an admission ends nothing
 
     revoked = requests.delete(f"{push_api.url}/v2/broadcasts/{stream}/tokens", headers=push_api.operator, timeout=30)
     assert revoked.status_code == 200, revoked.text
-    wait_for("SRS asked to kick c1", lambda: push_api.srs.requests())
+    wait_for("SRS asked to kick c1", lambda: push_api.srs.requests(), log=push_api.log)
     (kick,) = push_api.srs.seen
     assert (kick.method, kick.path) == ("DELETE", "/api/v1/clients/c1")
     assert kick.header("Authorization") == "Basic " + base64.b64encode(f"{SRS_USER}:{SRS_PASSWORD}".encode()).decode()
     assert push_api.srs.clients == set()  # the fake ended it
-    (announced,) = wait_for("TokensRevoked announced", lambda: push_api.published("TokensRevoked", streamId=stream))
+    (announced,) = wait_for(
+        "TokensRevoked announced", lambda: push_api.published("TokensRevoked", streamId=stream), log=push_api.log
+    )
     assert announced["source"] == "streamauth" and isinstance(announced["detail"]["revokedAtMs"], int)
     assert push_api.published("TokenConsumed", streamId=stream)  # the one-time token, at the admission
     assert len(push_api.srs.seen) == 1  # once, not again when its kick was recorded
@@ -244,7 +224,9 @@ def test_blocking_a_subscriber_kicks_its_mediamtx_connection(push_api: PushApi) 
         "userAgent": "ffmpeg",
     }
     push_api.hook("mediamtx", "mtx1", body)
-    wait_for("SessionStarted announced", lambda: push_api.published("SessionStarted", streamId=stream))
+    wait_for(
+        "SessionStarted announced", lambda: push_api.published("SessionStarted", streamId=stream), log=push_api.log
+    )
     assert push_api.mtx.seen == []
 
     blocked = requests.put(
@@ -254,7 +236,7 @@ def test_blocking_a_subscriber_kicks_its_mediamtx_connection(push_api: PushApi) 
         timeout=30,
     )
     assert blocked.json()["success"] is True, blocked.text
-    wait_for("MediaMTX asked to kick the connection", lambda: push_api.mtx.requests())
+    wait_for("MediaMTX asked to kick the connection", lambda: push_api.mtx.requests(), log=push_api.log)
     assert push_api.mtx.requests() == [("POST", f"/v3/rtmpconns/kick/{connection}")]
     assert push_api.mtx.sessions["rtmpconns"] == set()
     (announced,) = wait_for(
@@ -271,14 +253,16 @@ def test_ending_a_session_over_the_api_stops_its_ant_media_broadcast(push_api: P
     push_api.hook("antmedia", "ams1", body)
     (session,) = push_api.sessions(stream)
     assert session["server"] == "antmedia" and session["serverId"] == "ams1"
-    wait_for("SessionStarted announced", lambda: push_api.published("SessionStarted", streamId=stream))
+    wait_for(
+        "SessionStarted announced", lambda: push_api.published("SessionStarted", streamId=stream), log=push_api.log
+    )
     assert push_api.ams.seen == []
 
     ended = requests.delete(
         f"{push_api.url}/v2/broadcasts/{stream}/sessions/{session['sessionId']}", headers=push_api.operator, timeout=30
     )
     assert ended.status_code == 200, ended.text
-    wait_for("Ant Media asked to stop the broadcast", lambda: push_api.ams.requests())
+    wait_for("Ant Media asked to stop the broadcast", lambda: push_api.ams.requests(), log=push_api.log)
     assert push_api.ams.requests() == [("POST", f"/LiveApp/rest/v2/broadcasts/{stream}/stop")]
     assert push_api.ams.seen[0].header("Authorization") == f"Bearer {AMS_JWT}"
     assert push_api.ams.live == set()

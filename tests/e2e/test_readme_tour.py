@@ -122,6 +122,9 @@ def test_every_shell_block_runs_verbatim(local_api: str, tmp_path: Path) -> None
         assert streamed == ["played with the play token", "refused: the play token was used", "refused: no token"]
     assert any('"delivered"' in out for out in ran.values())  # make put-event reached this API, on its port
     assert skipped, "the AWS blocks are marked, not run"
+    # `make put-event` revoked stream1 through the end of its second (an EventBridge time has whole
+    # seconds: service/events.py): the tours after this test issue stream1 tokens, in the next one
+    time.sleep(1.05 - time.time() % 1)
 
 
 def test_readme_has_a_table_of_contents_naming_every_section() -> None:
@@ -189,7 +192,7 @@ def test_fifty_concurrent_validations_over_http_one_success(local_api: str, oper
     ("method", "path", "status"),
     [
         ("GET", "/v2/broadcasts/s1/token?expireDate=1&type=play", 400),
-        ("GET", "/v2/broadcasts/s1/tokens/list/0/-1", 400),
+        ("GET", "/v2/broadcasts/s1/tokens/list/0/ten", 400),  # a size Ant Media cannot read either
         ("POST", "/v2/broadcasts/validate-token", 415),  # not application/json
         ("GET", "/nowhere", 404),
         ("PATCH", "/v2/broadcasts/s1/tokens", 405),

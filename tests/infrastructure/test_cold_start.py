@@ -103,8 +103,8 @@ def test_what_snapstart_snapshots_holds_no_secret_client_or_clock(name: str) -> 
     """SnapStart snapshots the environment after init and restores that one snapshot into many
     environments: nothing fetched, connected, timed or random may be in it. The init of each
     SnapStart function (its import) holds no client, no secret, no settings, no cached stream
-    state: all are made on the first invocation, after the restore. (Retry jitter draws from
-    the OS: store/base.py.)"""
+    state. (Its before-snapshot hook then primes, holding no secret or resolved credential:
+    test_snapstart.py. Retry jitter draws from the OS: store/base.py.)"""
     function = tpl.functions()[name]
     module, _, _ = function.handler.rpartition(".")
     code = _SNAPSHOT.format(code=str(function.code_uri), layer=str(ROOT / "layers/streamauth"), module=module)

@@ -40,6 +40,22 @@ def test_the_crypto_layer_is_on_exactly_the_functions_that_need_it_after_the_sha
     assert len(cfn["IssueTokenFunction"]["Properties"]["Layers"]) == 1
 
 
+def test_the_tests_run_the_cryptography_the_layer_ships() -> None:
+    """The dev venv's requirement is the layer's pin, word for word, and the installed version
+    satisfies it: what the tests exercise is what `sam build` puts in CryptoLayer."""
+    import re
+    import tomllib
+    from importlib.metadata import version
+
+    from packaging.specifiers import SpecifierSet
+
+    shipped = re.search(r"^cryptography(\S*)", (ROOT / "layers/crypto/requirements.txt").read_text(), re.M)
+    assert shipped is not None
+    dev = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert f"cryptography{shipped.group(1)}" in dev
+    assert version("cryptography") in SpecifierSet(shipped.group(1))
+
+
 def test_no_function_imports_cryptography_when_it_starts() -> None:
     """Every handler module imported in one fresh process: cryptography is not among its modules
     (it is imported inside the seal, sign and verify calls)."""

@@ -92,7 +92,7 @@ def without_grant(template: dict[str, Any], function: str, action: str) -> dict[
 # -- every function's role ------------------------------------------------------------------
 
 
-NEEDS_NO_AWS = {"ApiDocsFunction"}  # serves files it was built with
+NEEDS_NO_AWS = {"ApiDocsFunction", "ConsoleFunction"}  # serve files they were built with
 
 
 def test_every_function_role_expands_from_the_template() -> None:
@@ -273,7 +273,7 @@ def test_proof_removing_a_permission_the_function_uses_is_caught(aws: Aws, clock
     Policies in template.yaml and run again; the call that needs it is denied (AccessDenied in
     the function, its test failed) and an API function answers with a 5xx (503 for the store).
     Grants SAM adds by itself (e.g. for a destination) cannot be taken out this way."""
-    _, active, recorder = run_sample(function)
+    answered, active, recorder = run_sample(function)
     assert active.denied == []
     real = iam.role_policy(function, iam.current_deployment())
     removed = 0
@@ -293,7 +293,10 @@ def test_proof_removing_a_permission_the_function_uses_is_caught(aws: Aws, clock
         if not refused:  # the rerun did not need it: a cache the layer keeps across invocations
             continue
         assert active.denied, f"{function} without {action}: a call was refused but not reported"
-        if isinstance(reply, dict) and "statusCode" in reply:  # the layer's answer to AccessDenied
+        # the decision log's write is best effort (service/decisions.py): denied, it is reported
+        # above and the answer stands as decided; every other denial is the layer's 5xx
+        log_write_only = {r.action for r in refused} == {"dynamodb:PutItem"} and reply == answered
+        if isinstance(reply, dict) and "statusCode" in reply and not log_write_only:
             assert reply["statusCode"] >= 500, (action, reply)
         removed += 1
     assert removed or not recorder.counts, f"{function}: taking away what it used was never noticed"

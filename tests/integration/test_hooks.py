@@ -180,7 +180,7 @@ def test_twenty_concurrent_claims_for_two_slots_get_exactly_two(aws: Aws, clock:
         assert request is not None
         barrier.wait()
         sessions = session_service()
-        claim = sessions.claim(request, "alice", subscriber, clock())
+        claim = sessions.claim(request, "alice", subscriber, 2, clock())
         won = claim is not None and sessions.record(claim, clock())
         with lock:
             outcomes.append(won)

@@ -129,6 +129,71 @@ def test_over_rtmp_mediamtx_asks_once_so_a_one_time_token_is_one_admission(aws: 
     assert hook("MediaMtxHookFunction", "hook_mediamtx", mediamtx_read(token, "b", protocol="rtmp")).status == 403
 
 
+def mediamtx_subscriber(clock: FakeClock, session_id: str, ip: str = "10.0.0.5", protocol: str = "rtsp") -> Any:
+    """MediaMTX asking about a reader with a subscriber's id and code as its user and password."""
+    body = json.loads(mediamtx_read("", session_id, ip, protocol))
+    body.update(user=SUB, password=code(clock), query="")
+    return hook("MediaMtxHookFunction", "hook_mediamtx", json.dumps(body))
+
+
+def test_a_subscriber_code_over_mediamtx_rtsp_admits_its_client_twice_and_no_one_else(
+    aws: Aws, clock: FakeClock
+) -> None:
+    subscriber(limit=1, kind="play")
+    describe = mediamtx_subscriber(clock, "conn-1")
+    setup = mediamtx_subscriber(clock, "sess-1")  # the same code, the same client: SETUP after DESCRIBE
+    assert (describe.status, setup.status) == (200, 200), (describe.body, setup.body)
+    assert describe.body["reason"] == setup.body["reason"] == "allowed"
+    listed = call("ListSessionsFunction", event("list_sessions", pathParameters={"id": "cam1"})).body
+    assert len(listed) == 1 and listed[0]["serverSessionId"] == "rtsp-client:10.0.0.5"
+    # once more only: a third ask of the same code, or the code from another address, is a replay
+    assert mediamtx_subscriber(clock, "sess-2").body["reason"] == "replayed"
+    assert mediamtx_subscriber(clock, "conn-9", ip="10.0.0.6").body["reason"] == "replayed"
+
+
+def test_a_subscriber_codes_second_rtsp_ask_is_refused_after_ten_seconds(aws: Aws, clock: FakeClock) -> None:
+    subscriber(limit=2, kind="play")
+    clock.advance(30 - clock() % 30)  # the start of a step: the code stays current for 30 s
+    assert mediamtx_subscriber(clock, "conn-1").status == 200
+    clock.advance(11)
+    assert mediamtx_subscriber(clock, "sess-1").body["reason"] == "replayed"
+
+
+def test_over_rtmp_a_subscriber_code_is_one_admission(aws: Aws, clock: FakeClock) -> None:
+    subscriber(limit=2, kind="play")
+    assert mediamtx_subscriber(clock, "a", protocol="rtmp").status == 200
+    assert mediamtx_subscriber(clock, "b", protocol="rtmp").body["reason"] == "replayed"
+
+
+def test_twenty_concurrent_rtsp_asks_with_one_subscriber_code_admit_two(aws: Aws, clock: FakeClock) -> None:
+    from streamauth.models.hooks import parse_mediamtx
+    from streamauth.service.access import access_service
+
+    subscriber(limit=5, kind="play")
+    body = json.loads(mediamtx_read("", "x"))
+    body.update(user=SUB, password=code(clock), query="")
+    barrier = threading.Barrier(20)
+    allowed: list[bool] = []
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        request = parse_mediamtx(json.dumps({**body, "id": f"id-{n}"}))
+        assert request is not None
+        barrier.wait()
+        decision = access_service().decide(request, clock())
+        with lock:
+            allowed.append(decision.allow)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert allowed.count(True) == 2  # DESCRIBE and SETUP of one client, whatever the concurrency
+    listed = call("ListSessionsFunction", event("list_sessions", pathParameters={"id": "cam1"})).body
+    assert len(listed) == 1
+
+
 # -- 3. subscriber limits on Ant Media ----------------------------------------------------------------
 
 
@@ -227,7 +292,7 @@ def test_an_account_grants_and_takes_over_only_scopes_it_holds(aws: Aws, clock: 
 def test_two_playback_cookies_are_refused(aws: Aws, clock: FakeClock) -> None:
     cookie = cookie_of(check(f"{PLAYLIST}?token={play_token()}"))
     reply = check("/hls/cam1/3.ts", f"streamauth_playback=free-for-all; {cookie}")
-    assert reply.status == 400 and reply.body["field"] == "Cookie"
+    assert reply.status == 403 and reply.body["field"] == "Cookie" and reply.body["reason"] == "malformed_request"
     assert check("/hls/cam1/3.ts", cookie).status == 200
     # the same two cookies on two Cookie header lines
     evt = event("hook_http", pathParameters={"hookSecret": hook_secret()})
@@ -238,7 +303,7 @@ def test_two_playback_cookies_are_refused(aws: Aws, clock: FakeClock) -> None:
         "Cookie": ["streamauth_playback=free-for-all", cookie],
     }
     lines = call("HttpHookFunction", evt)
-    assert lines.status == 400 and lines.body["field"] == "Cookie"
+    assert lines.status == 403 and lines.body["field"] == "Cookie"
 
 
 @pytest.mark.parametrize(
@@ -253,7 +318,7 @@ def test_two_playback_cookies_are_refused(aws: Aws, clock: FakeClock) -> None:
 def test_a_cookie_path_is_never_built_from_an_unsafe_uri(aws: Aws, clock: FakeClock, uri: str) -> None:
     token = play_token()
     reply = check(f"{uri}?token={token}")
-    assert reply.status == 400 and reply.body["field"] == "X-Original-URI"
+    assert reply.status == 403 and reply.body["field"] == "X-Original-URI"
     assert "X-Playback-Cookie" not in reply.headers
     assert check(f"{PLAYLIST}?token={token}").status == 200  # nothing was consumed
 
@@ -348,7 +413,42 @@ def test_es256_tokens_are_made_low_s() -> None:
         s = int.from_bytes(raw[32:], "big")
         assert s <= signing.P256_ORDER // 2
         assert signing.decode(token, public, T0, algorithm=signing.ES256)["n"] == n
-        # a high-S twin of a token still verifies (other signers make them): not refused yet
+        assert signing.canonical(token) == token
+
+
+def _twins(token: str) -> list[str]:
+    """Other encodings of the same signature that verify too: the signature with base64 padding
+    (PyJWT accepts it, as AWS ALB sends it) and the high-S twin (ES256)."""
+    head, _, sig = token.rpartition(".")
+    raw = base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4))
+    found = [head + "." + sig + "=" * (-len(sig) % 4)]
+    if len(raw) == 64:
+        from streamauth.logic import signing
+
+        s = int.from_bytes(raw[32:], "big")
+        high = raw[:32] + (signing.P256_ORDER - s).to_bytes(32, "big")
+        found.append(head + "." + base64.urlsafe_b64encode(high).rstrip(b"=").decode())
+    return found
+
+
+def test_a_re_encoded_jwt_is_the_same_credential() -> None:
+    """Each twin verifies (so it is not refused: other signers make high-S signatures), but it
+    is known by the canonical form: the same reference, so the same sessions and limits."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from streamauth.logic import signing
+    from streamauth.logic.sessions import token_ref
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    es256 = signing.encode({"exp": int(T0) + 60}, private, signing.ES256, "k1")
+    hs256 = signing.encode({"exp": int(T0) + 60}, "k" * 32)
+    for token, key, algorithm in ((es256, private.public_key(), signing.ES256), (hs256, "k" * 32, signing.ALGORITHM)):
+        twins = _twins(token)
+        assert len(twins) == (2 if algorithm == signing.ES256 else 1)
+        for twin in twins:
+            assert twin != token
+            assert signing.decode(twin, key, T0, algorithm=algorithm)["exp"] == int(T0) + 60  # it verifies
+            assert token_ref(twin) == token_ref(token)
 
 
 # -- the structure: one rule, one enum, DynamoDB in store/ -------------------------------------------

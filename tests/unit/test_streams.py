@@ -59,7 +59,7 @@ def test_the_template_declares_the_publisher_and_the_enforcer_mappings() -> None
         assert mapping.table == "StreamAuthTable" and mapping.starting_position == "LATEST"
         assert mapping.window == 1 and mapping.bisect and mapping.max_retries == 5
         assert mapping.report_item_failures and mapping.on_failure == "EventsDeadLetterQueue"
-    assert (publisher.batch_size, publisher.filters) == (100, ())
+    assert publisher.batch_size == 100 and len(publisher.filters) == 2
     assert enforcer.batch_size == 10 and len(enforcer.filters) == 5
 
 
@@ -87,7 +87,21 @@ NOT_ENFORCED = [
 def test_the_enforcers_filters_pass_exactly_the_changes_that_end_sessions(what: str, change: Any) -> None:
     enforcer = by_function()["SessionEnforcerFunction"]
     assert enforcer.accepts(change) is ((what, change) in ENFORCED)
-    assert by_function()["ChangePublisherFunction"].accepts(change)  # no filter: every change
+    assert by_function()["ChangePublisherFunction"].accepts(change)  # every change but the decision log's
+
+
+@pytest.mark.parametrize(
+    "change",
+    [record("INSERT", {"kind": "decision"}), record("REMOVE", None, {"kind": "decision"})],
+    ids=["logged", "expired"],
+)
+def test_the_decision_log_reaches_neither_the_publisher_nor_the_enforcer(change: Any) -> None:
+    """A refusal flood writes one decision item per refusal: none of them may cost an invocation."""
+    from streamauth.store.changes import changes
+
+    assert changes(change) == []
+    for mapping in by_function().values():
+        assert not mapping.accepts(change)
 
 
 @pytest.mark.parametrize(

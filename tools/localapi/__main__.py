@@ -250,6 +250,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         print("Data: in memory only (gone when this stops)")
     print(f"API docs: {base}/docs   contract: {base}/openapi.json")
+    print(f"Operator console: {base}/console  (sign in with make -s admin-token)")
     print(f"Operator JWT for curl:  export API={base} TOKEN=$(make -s admin-token)")
     print('  then: curl -fsS -H "Authorization: Bearer $TOKEN" "$API/v2/broadcasts/stream1/tokens/list/0/10"')
     print(f"Media-server hook URLs: $({port_env}make -s hook-url)/nginx-rtmp | /srs | /mediamtx | /antmedia")

@@ -19,6 +19,7 @@ the time one HS256 and one ES256 token takes to sign and to verify.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -246,7 +247,7 @@ os._exit(0)
 """
 # The functions a crowd's first requests land on (issue 17's goal: <= 1.15 x the floor).
 HOT = ("NginxHookFunction", "ValidateTokenFunction", "CreateViewerTokenFunction")
-FIRST_RUNS = 7
+FIRST_RUNS = 11  # two runs on a quiet machine agree within 0.05 on the min and median ratios
 
 
 def _spawn(code: str, path: list[Path], env: dict[str, str]) -> tuple[float, str]:
@@ -302,49 +303,182 @@ def _sample_events(backend: Any, runs: int) -> dict[str, list[dict[str, Any]]]:
     return events
 
 
-def first_invocation() -> None:
-    """Cold start as Lambda bills it, per function, against a local DynamoDB (moto's server)."""
-    from localapi.runtime import Backend
+_backends: list[Any] = []
 
+
+def _bench_backend() -> Any:
+    """The local API's backend (moto's DynamoDB and Secrets Manager on loopback) for this run's
+    cold-start sections: one per process, since moto's state is; stopped at exit."""
+    if not _backends:
+        from localapi.runtime import Backend
+
+        backend = Backend(None, table_prefix="bench").start()
+        atexit.register(backend.stop)
+        _backends.append(backend)
+    return _backends[0]
+
+
+def first_invocation(names: list[str] | None = None) -> None:
+    """Cold start as Lambda bills it, per function (`names`: these only), against a local DynamoDB (moto's server)."""
     runtime, layer = build_lambda_like_paths()
-    backend = Backend(None, table_prefix="bench").start()
-    try:
-        events = _sample_events(backend, FIRST_RUNS)
-        functions = tpl.functions()
-        any_function = next(iter(functions.values()))
-        floor_env = {k: v for k, v in backend.environment(any_function).items() if k != "PYTHONPATH"}
-        floor_env["BENCH_TABLE"] = next(iter(backend.table_names.values()))
-        cases: dict[str, tuple[str, list[Path], dict[str, str]]] = {"floor": (_FLOOR, [runtime], floor_env)}
-        for name, function in sorted(functions.items()):
-            module, _, attribute = function.handler.rpartition(".")
-            path = [function.code_uri, *function_deps(function), *layer, runtime]
-            env = {k: v for k, v in backend.environment(function).items() if k != "PYTHONPATH"}
-            cases[name] = (_FIRST_INVOCATION.format(module=module, attribute=attribute, name=name), path, env)
-        samples: dict[str, list[float]] = {name: [] for name in cases}
-        status: dict[str, str] = {}
-        for run in range(FIRST_RUNS):  # interleaved, so machine load drifts hit every case alike
-            for name, (code, path, env) in cases.items():
-                if name != "floor":
-                    env = {**env, "BENCH_EVENT": json.dumps(events[name][run])}
-                elapsed, status[name] = _spawn(code, path, env)
-                samples[name].append(elapsed)
-    finally:
-        backend.stop()
+    backend = _bench_backend()
+    events = _sample_events(backend, FIRST_RUNS)
+    functions = tpl.functions()
+    any_function = next(iter(functions.values()))
+    floor_env = {k: v for k, v in backend.environment(any_function).items() if k != "PYTHONPATH"}
+    floor_env["BENCH_TABLE"] = next(iter(backend.table_names.values()))
+    cases: dict[str, tuple[str, list[Path], dict[str, str]]] = {"floor": (_FLOOR, [runtime], floor_env)}
+    for name, function in sorted(functions.items()):
+        if names is not None and name not in names:
+            continue
+        module, _, attribute = function.handler.rpartition(".")
+        path = [function.code_uri, *function_deps(function), *layer, runtime]
+        env = {k: v for k, v in backend.environment(function).items() if k != "PYTHONPATH"}
+        cases[name] = (_FIRST_INVOCATION.format(module=module, attribute=attribute, name=name), path, env)
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    status: dict[str, str] = {}
+    for run in range(FIRST_RUNS):  # interleaved, so machine load drifts hit every case alike
+        for name, (code, path, env) in cases.items():
+            if name != "floor":
+                env = {**env, "BENCH_EVENT": json.dumps(events[name][run])}
+            elapsed, status[name] = _spawn(code, path, env)
+            samples[name].append(elapsed)
     floor = samples.pop("floor")
     base, base_min = statistics.median(floor), min(floor)
     print(f"full cold start over {FIRST_RUNS} fresh interpreters each: interpreter start to the end of the first")
-    print("invocation on the function's sample event, against moto's DynamoDB and Secrets Manager on loopback")
-    print(f"{'':40} {'status':>6} {'median':>9} {'ratio':>5}  {'min':>6} {'ratio':>5}")
+    print("invocation on the function's sample event, against moto's DynamoDB and Secrets Manager on loopback;")
+    print("paired: each run's ratio to the floor of the same round (min median max, IQR)")
+    print(f"{'':40} {'status':>6} {'median':>9} {'ratio':>5}  {'min':>6} {'ratio':>5}  {'paired ratio':>12}")
     floor_label = "floor: boto3 + client + one GetItem"
     print(f"{floor_label:40} {'200':>6} {base * 1000:6.0f} ms  1.00  {base_min * 1000:3.0f} ms  1.00")
     for name, values in samples.items():
         elapsed, fastest = statistics.median(values), min(values)
         mark = " *" if name in HOT else ""
+        paired = _spread([v / f for v, f in zip(values, floor, strict=True)])
         print(
             f"{name + mark:40} {status[name]:>6} {elapsed * 1000:6.0f} ms  {elapsed / base:4.2f}"
-            f"  {fastest * 1000:3.0f} ms  {fastest / base_min:4.2f}"
+            f"  {fastest * 1000:3.0f} ms  {fastest / base_min:4.2f}  {paired}"
         )
-    print("  * the functions a crowd's first requests land on")
+    print("  * the functions a crowd's first requests land on (with SnapStart, see the restore table)")
+
+
+# A SnapStart restore, emulated: the function's init and its before-snapshot hook in one process,
+# then fork (the snapshot: the child starts from the parent's memory as it was), and in the child
+# the after-restore hook, the first invocation (timed from the fork), then warm invocations.
+# `random`'s reseed at fork (os.register_at_fork) is undone in the child: a restore copies memory
+# as it was, so only the after-restore hook may reseed it.
+_RESTORE = """
+import time; t0 = time.perf_counter()
+import importlib, json, os, random, statistics, sys
+module = importlib.import_module({module!r})
+handler = getattr(module, {attribute!r})
+from streamauth import priming
+priming.before_snapshot()
+init = time.perf_counter() - t0
+class Context:
+    function_name = {name!r}
+    memory_limit_in_mb = 128
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:" + {name!r}
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+    log_group_name = "/aws/lambda/" + {name!r}
+    log_stream_name = "bench"
+    def get_remaining_time_in_millis(self):
+        return 3000
+def call(event):
+    try:
+        reply = handler(event, Context())
+    except Exception as exc:
+        return type(exc).__name__[:6]
+    return str(reply.get("statusCode") if isinstance(reply, dict) else type(reply).__name__)
+events = json.loads(os.environ["BENCH_EVENTS"])
+snapshot = random.getstate()
+read, write = os.pipe()
+sys.stdout.flush()
+began = time.perf_counter()
+if os.fork() == 0:
+    random.setstate(snapshot)
+    before = set(sys.modules)
+    priming.after_restore()
+    hook = time.perf_counter() - began
+    status = call(events[0])
+    first = time.perf_counter() - began
+    imported = sorted(set(sys.modules) - before)
+    warm = []
+    for event in events[1:]:
+        started = time.perf_counter()
+        call(event)
+        warm.append(time.perf_counter() - started)
+    os.write(write, json.dumps([first, statistics.median(warm), init, hook, status, imported]).encode())
+    os._exit(0)
+os.close(write)
+chunks = []
+while chunk := os.read(read, 65536):
+    chunks.append(chunk)
+os.wait()
+sys.stdout.write(b"".join(chunks).decode() + "\\n")
+sys.stdout.flush()
+os._exit(0)
+"""
+RESTORE_RUNS = 9
+RESTORE_WARM = 5  # warm invocations after the first, in the same restored process: their median is "warm"
+RESTORE_GOAL = 1.3
+
+
+def snapstart_functions() -> list[str]:
+    resources = tpl.load()["Resources"]
+    return sorted(name for name in tpl.functions() if "SnapStart" in resources[name]["Properties"])
+
+
+def _spread(values: list[float]) -> str:
+    """min median max of `values`, and their interquartile range."""
+    low, _, high = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
+    return f"{min(values):4.2f} {statistics.median(values):4.2f} {max(values):4.2f}  IQR {high - low:4.2f}"
+
+
+def restore(runs: int = RESTORE_RUNS, names: list[str] | None = None) -> dict[str, list[tuple[float, float]]]:
+    """Each SnapStart function restored `runs` times (interleaved): restore to the first response,
+    against a warm invocation of the same restored process."""
+    runtime, layer = build_lambda_like_paths()
+    names = names or snapstart_functions()
+    per_run = 1 + RESTORE_WARM
+    backend = _bench_backend()
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
+    inits: dict[str, list[float]] = {name: [] for name in names}
+    hooks: dict[str, list[float]] = {name: [] for name in names}
+    status: dict[str, str] = {}
+    imported: dict[str, list[str]] = {}
+    events = _sample_events(backend, runs * per_run)
+    functions = tpl.functions()
+    for run in range(runs):  # interleaved, so machine load drifts hit every function alike
+        for name in names:
+            function = functions[name]
+            module, _, attribute = function.handler.rpartition(".")
+            path = [function.code_uri, *function_deps(function), *layer, runtime]
+            env = {k: v for k, v in backend.environment(function).items() if k != "PYTHONPATH"}
+            env["BENCH_EVENTS"] = json.dumps(events[name][run * per_run : (run + 1) * per_run])
+            code = _RESTORE.format(module=module, attribute=attribute, name=name)
+            first, warm, init, hook, status[name], imported[name] = json.loads(_isolated(code, path, env))
+            samples[name].append((first, warm))
+            inits[name].append(init)
+            hooks[name].append(hook)
+    print(f"SnapStart restore, emulated ({runs} restores each, interleaved): init + before-snapshot hook in one")
+    print("process, fork (the snapshot), then after-restore hook + first invocation, against the median of")
+    print(f"{RESTORE_WARM} warm invocations in the same restored process (goal: first <= {RESTORE_GOAL}x warm)")
+    print(f"{'':28} {'status':>6} {'init':>7} {'hook':>7} {'first':>8} {'warm':>7}  {'first/warm min med max':>22}")
+    for name, pairs in samples.items():
+        ratios = [first / warm for first, warm in pairs]
+        first_ms = statistics.median(f for f, _ in pairs) * 1000
+        warm_ms = statistics.median(w for _, w in pairs) * 1000
+        print(
+            f"{name:28} {status[name]:>6} {statistics.median(inits[name]) * 1000:4.0f} ms"
+            f" {statistics.median(hooks[name]) * 1000:4.1f} ms {first_ms:5.1f} ms {warm_ms:4.1f} ms  {_spread(ratios)}"
+        )
+    left = {name: mods for name, mods in imported.items() if mods}
+    if left:
+        print("  still imported by a first invocation after the restore:")
+        for name, mods in left.items():
+            print(f"    {name}: {', '.join(mods)}")
+    return samples
 
 
 def _crypto_cold_start(samples: dict[str, list[float]]) -> None:
@@ -977,6 +1111,11 @@ def tokens() -> None:
 
 
 def main() -> None:
+    if sys.argv[1:] == ["cold-starts"]:  # the hot functions' cold starts and every SnapStart restore only
+        first_invocation(list(HOT))
+        print()
+        restore()
+        return
     layer_size()
     print()
     tokens()
@@ -984,6 +1123,8 @@ def main() -> None:
     cold_init()
     print()
     first_invocation()
+    print()
+    restore()
     print()
     dynamodb_requests()
     print()

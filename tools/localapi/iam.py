@@ -815,13 +815,6 @@ def role_policy(
     return policy
 
 
-def expand_policies(
-    function: str, refs: Mapping[str, str] | None = None, template: Mapping[str, Any] | None = None
-) -> list[dict[str, Any]]:
-    """The function role's policy documents, every intrinsic resolved."""
-    return role_policy(function, refs, template).documents()
-
-
 def function_ids(template: Mapping[str, Any] | None = None) -> list[str]:
     return sorted(_functions(translate(template)))
 

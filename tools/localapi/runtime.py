@@ -20,7 +20,6 @@ from typing import Any
 from localapi import keys
 from localapi import template as tpl
 
-LOCAL_DIR = tpl.ROOT / ".local"
 REGION = "us-east-1"
 MAX_WORKERS_PER_FUNCTION = 1  # `run --workers-per-function N` for more
 STREAM_RECORDS_KEPT = 10_000  # per table stream: DynamoDB trims after 24 h, moto never

@@ -7,6 +7,11 @@ design (one counter write per viewer, as streamauth did before): peak requests/s
 (reads, writes), DynamoDB requests and Lambda GB-s per admission, and the cost per million
 admissions from AWS's published prices.
 
+A third run, the policy mix, puts the stateful access policies on the stream (README "Access
+policies": `maxSessions`, `bindOnFirstUse`, `sharing`) and gives each JWT player a JWT of its own
+(one JWT shared by a tenth of the crowd would be sharing): writes per admission and the peak
+writes/s per partition key with them.
+
 One process plays every Lambda environment, so the 5 s stream-state cache is shared: in AWS
 each warm environment reads the stream's state once per 5 s, i.e. (environments / 5) reads/s
 on that key (printed with 200 environments).
@@ -34,6 +39,9 @@ STREAM = "finale"
 # token, a few a one-time token; a few are subscribers with their TOTP code.
 MIX = (("viewer", 0.80), ("jwt", 0.10), ("one-time", 0.05), ("subscriber", 0.05))
 ENVIRONMENTS = 200  # warm Lambda environments during the crowd (for the shared-cache correction)
+# the policy mix's stream policy: every stateful field on, at thresholds a crowd of honest viewers
+# (one credential each, from one address each) never reaches
+POLICY = {"maxSessions": 2, "bindOnFirstUse": 2, "sharing": {"addresses": 3, "windowSeconds": 600, "action": "refuse"}}
 
 # AWS's published prices, us-east-1 (checked 2026-12): API Gateway REST $3.50 and HTTP API
 # $1.00 per million requests (first tiers); Lambda arm64 $0.0000133334 per GB-s and $0.20 per
@@ -64,11 +72,13 @@ class Meter:
     # transactions per item and second: two transactions on one item at once conflict
     per_item_tx: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
     requests: Counter[str] = field(default_factory=Counter)
+    writes: Counter[str] = field(default_factory=Counter)
     units: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     kind_keys: dict[str, Counter[tuple[str, str]]] = field(default_factory=lambda: defaultdict(Counter))
 
     def record(self, model: Any, params: dict[str, Any], **_: Any) -> None:
         self.requests[self.kind] += 1
+        self.writes[self.kind] += model.name in WRITES
         second = int(self.now())
         for rw, pk, sk, units in _touched(model.name, params):
             self.per_key[(rw, pk)][second] += 1
@@ -124,18 +134,20 @@ def _admissions(count: int) -> list[str]:
     return [kinds[(i * 7919) % len(kinds)] for i in range(len(kinds))]
 
 
-def run(naive: bool, admissions: int = ADMISSIONS) -> dict[str, Any]:
-    """The crowd, against a fresh moto; `naive` adds the old design's counter write per viewer."""
+def run(naive: bool, admissions: int = ADMISSIONS, policies: bool = False) -> dict[str, Any]:
+    """The crowd, against a fresh moto; `naive` adds the old design's counter write per viewer;
+    `policies` puts the stateful access policies on the stream (POLICY)."""
     from localapi.bench import moto_deployment
 
-    with moto_deployment(f"scale-{'naive' if naive else 'streamauth'}"):
+    name = "naive" if naive else "policies" if policies else "streamauth"
+    with moto_deployment(f"scale-{name}"):
         from streamauth import aws, clock
 
         start = 1_800_000_000.0
         simulated = [start - 120]
         with clock.use_clock(lambda: simulated[0]):
             kinds = _admissions(admissions)
-            credentials = _prepare(simulated[0], Counter(kinds))
+            credentials = _prepare(simulated[0], Counter(kinds), policies)
             meter = Meter(lambda: (simulated[0] - start) * ADMISSIONS / admissions)
             aws.dynamodb_client().meta.events.register("provide-client-params.dynamodb.*", meter.record)
             timings = _crowd(kinds, credentials, simulated, start, naive, meter)
@@ -145,13 +157,14 @@ def run(naive: bool, admissions: int = ADMISSIONS) -> dict[str, Any]:
 def _summary(meter: Meter, timings: dict[str, list[float]], kinds: Counter[str], admissions: int) -> dict[str, Any]:
     rate = ADMISSIONS / SECONDS  # admissions per second during the crowd
 
-    def costs(requests: int, units: Counter[str], seconds: list[float], count: int) -> dict[str, float]:
+    def costs(requests: int, units: Counter[str], seconds: list[float], count: int, writes: int) -> dict[str, float]:
         per_admission = requests / count
         gbs = (statistics.median(seconds) + per_admission * DYNAMODB_LATENCY_S) * MEMORY_GB
         dynamo = (units["write"] * PRICE["wru"] + units["read"] * PRICE["rru"]) / count
         lambda_cost = gbs * PRICE["lambda_gbs"] * 1e6 + PRICE["lambda_request"]
         return {
             "requests_per_admission": per_admission,
+            "writes_per_admission": writes / count,
             "decision_ms_median": statistics.median(seconds) * 1000,
             "gbs_per_admission": gbs,
             "dynamo_per_million": dynamo,
@@ -165,7 +178,7 @@ def _summary(meter: Meter, timings: dict[str, list[float]], kinds: Counter[str],
     result = {
         "admissions": admissions,
         "peaks": meter.peaks(),
-        **costs(sum(meter.requests.values()), total_units, everything, admissions),
+        **costs(sum(meter.requests.values()), total_units, everything, admissions, sum(meter.writes.values())),
         "kinds": by_kind,
     }
     for kind, count in kinds.items():
@@ -178,7 +191,7 @@ def _summary(meter: Meter, timings: dict[str, list[float]], kinds: Counter[str],
             for rw in ("write", "read")
         }
         by_kind[kind] = {
-            **costs(meter.requests[kind], meter.units[kind], timings[kind], count),
+            **costs(meter.requests[kind], meter.units[kind], timings[kind], count, meter.writes[kind]),
             # if the whole crowd were this kind: requests/s on its hottest partition key (the
             # stream-state reads through the cache are per environment, not per admission)
             "all_this_kind_peak_writes": (hottest["write"][0], round(hottest["write"][1] / count * rate)),
@@ -187,8 +200,9 @@ def _summary(meter: Meter, timings: dict[str, list[float]], kinds: Counter[str],
     return result
 
 
-def _prepare(now: float, kinds: Counter[str]) -> dict[str, Any]:
-    """What the crowd holds before the minute: an open stream, tokens, subscribers."""
+def _prepare(now: float, kinds: Counter[str], policies: bool = False) -> dict[str, Any]:
+    """What the crowd holds before the minute: an open stream, tokens, subscribers (with
+    `policies`: the stream's POLICY, and a JWT per JWT player)."""
     from streamauth.logic import totp
     from streamauth.models.subscribers import CreateSubscriberRequest
     from streamauth.models.tokens import TokenRequest
@@ -201,12 +215,23 @@ def _prepare(now: float, kinds: Counter[str]) -> dict[str, Any]:
     request = TokenRequest(STREAM, int(now) + 3600, "play", None)
     one_time = [tokens.issue_one_time(request, now).token_id for _ in range(kinds["one-time"])]
     jwt = tokens.issue_jwt(request, now).token_id
+    jwts: list[str] = []
+    if policies:
+        from streamauth.models.policies import parse_policy
+        from streamauth.service.streams import stream_service
+
+        stream_service().set_policy(STREAM, parse_policy(POLICY, stream=True), int(now * 1000))
+        # one JWT each (a distinct `roomId` claim makes each token distinct within one second)
+        jwts = [
+            tokens.issue_jwt(TokenRequest(STREAM, int(now) + 3600, "play", f"r{n}"), now).token_id
+            for n in range(kinds["jwt"])
+        ]
     secret = totp.new_b32_secret()
     subscribers = subscriber_service()
     for n in range(kinds["subscriber"]):
         body = {"subscriberId": f"member{n:05d}", "type": "play", "b32Secret": secret}
         subscribers.create(CreateSubscriberRequest.parse(STREAM, body), now)
-    return {"one_time": one_time, "jwt": jwt, "secret": secret}
+    return {"one_time": one_time, "jwt": jwt, "jwts": jwts, "secret": secret}
 
 
 def _crowd(
@@ -225,6 +250,7 @@ def _crowd(
     access, viewers = access_service(), viewer_service()
     key = totp.b32_key(credentials["secret"])
     one_time = iter(credentials["one_time"])
+    own_jwts = iter(credentials["jwts"])
     member = 0
     timings: dict[str, list[float]] = defaultdict(list)
     client = dynamodb_client()
@@ -245,7 +271,7 @@ def _crowd(
         if kind == "viewer":
             credential = "token=" + viewers.mint(ViewerTokenRequest(STREAM, f"viewer{i}"), now)
         elif kind == "jwt":
-            credential = f"token={credentials['jwt']}"
+            credential = f"token={next(own_jwts, credentials['jwt'])}"
         elif kind == "one-time":
             credential = f"token={next(one_time)}"
         else:
@@ -274,11 +300,13 @@ def main() -> None:
     admissions = int(os.environ.get("SCALE_ADMISSIONS", ADMISSIONS))
     shares = ", ".join(f"{kind} {share:.0%}" for kind, share in MIX)
     print(f"flash crowd: {admissions:,} admissions to one stream in {SECONDS} s of simulated time; mix {shares}")
-    print("(the two designs run side by side, one process each; takes minutes)")
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+    print("(the two designs and the policy mix run side by side, one process each; takes minutes)")
+    print(f"(policy mix: the stream's policy {json.dumps(POLICY)}, a JWT per JWT player)")
+    with ProcessPoolExecutor(3, mp_context=multiprocessing.get_context("spawn")) as pool:
         ours_f, naive_f = pool.submit(run, False, admissions), pool.submit(run, True, admissions)
-        ours, naive = ours_f.result(), naive_f.result()
-    print(f"{'':42} {'streamauth':>24} {'naive':>24}")
+        policies_f = pool.submit(run, False, admissions, True)
+        ours, naive, policies = ours_f.result(), naive_f.result(), policies_f.result()
+    print(f"{'':42} {'streamauth':>24} {'naive':>24} {'policy mix':>24}")
 
     def peak(kind: str) -> Callable[[dict[str, Any]], str]:
         return lambda r: f"{r['peaks'][kind][1]:,}/s ({r['peaks'][kind][0][:24]})"
@@ -288,6 +316,7 @@ def main() -> None:
         ("peak reads/s on one partition key", peak("read")),
         ("peak transactions/s on one item", peak("transactions on one item")),
         ("DynamoDB requests per admission", lambda r: f"{r['requests_per_admission']:.2f}"),
+        ("DynamoDB writes per admission", lambda r: f"{r['writes_per_admission']:.2f}"),
         ("decision in-process, median (no I/O)", lambda r: f"{r['decision_ms_median']:.3f} ms"),
         ("Lambda GB-s per admission (128 MB)", lambda r: f"{r['gbs_per_admission']:.6f}"),
         ("DynamoDB $ per million admissions", lambda r: f"${r['dynamo_per_million']:.2f}"),
@@ -295,23 +324,26 @@ def main() -> None:
         ("total $ per million, HTTP API", lambda r: f"${r['cost_http']:.2f}"),
     ]
     for label, show in rows:
-        print(f"  {label:40} {show(ours):>24} {show(naive):>24}")
+        print(f"  {label:40} {show(ours):>24} {show(naive):>24} {show(policies):>24}")
     print(
         f"  stream-state reads in AWS: about {ENVIRONMENTS / 5:.0f}/s on its key with {ENVIRONMENTS} warm"
         " environments (one read per environment per 5 s; here one process shares one cache)"
     )
-    heading = "requests  decision  $/M REST $/M HTTP   whole crowd this kind: hottest key writes/s, reads/s"
-    print(f"\n  {'per kind (streamauth)':34} {heading}")
-    for kind, r in ours["kinds"].items():
-        key, writes = r["all_this_kind_peak_writes"]
-        read_key, reads = r["all_this_kind_peak_reads"]
-        print(
-            f"  {kind:34} {r['requests_per_admission']:9.2f} {r['decision_ms_median']:7.3f} ms"
-            f" {r['cost_rest']:10.2f} {r['cost_http']:10.2f}   {writes:,} ({key or '-'}), {reads:,} ({read_key or '-'})"
-        )
+    heading = "requests writes  decision  $/M REST $/M HTTP   whole crowd this kind: hottest key writes/s, reads/s"
+    for title, run_ in (("streamauth", ours), ("policy mix", policies)):
+        print(f"\n  {'per kind (' + title + ')':34} {heading}")
+        for kind, r in run_["kinds"].items():
+            key, writes = r["all_this_kind_peak_writes"]
+            read_key, reads = r["all_this_kind_peak_reads"]
+            print(
+                f"  {kind:34} {r['requests_per_admission']:8.2f} {r['writes_per_admission']:6.2f}"
+                f" {r['decision_ms_median']:7.3f} ms {r['cost_rest']:10.2f} {r['cost_http']:10.2f}"
+                f"   {writes:,} ({key or '-'}), {reads:,} ({read_key or '-'})"
+            )
     (tpl.ROOT / ".build").mkdir(exist_ok=True)
     path = tpl.ROOT / ".build" / "bench-scale.json"
-    path.write_text(json.dumps({"streamauth": ours, "naive": naive}, indent=2, default=str) + "\n")
+    document = {"streamauth": ours, "naive": naive, "policies": policies}
+    path.write_text(json.dumps(document, indent=2, default=str) + "\n")
     print(f"\n(written to {path.relative_to(tpl.ROOT)})")
 
 

@@ -16,10 +16,6 @@ def now() -> float:
     return _clock()
 
 
-def now_ms() -> int:
-    return int(_clock() * 1000)
-
-
 def set_clock(clock: Clock) -> None:
     global _clock
     _clock = clock

@@ -16,12 +16,13 @@ from dataclasses import replace
 from aws_lambda_powertools.metrics import MetricUnit
 
 from streamauth import clock
-from streamauth.errors import Forbidden
+from streamauth.errors import BadRequest, Forbidden
 from streamauth.http import ApiResponse, json_response, query, raw_body, require_json
 from streamauth.logic.admission import Reason
-from streamauth.models.hooks import Hook, parse_server_id
+from streamauth.models.hooks import HTTP, Hook, parse_server_id
 from streamauth.observability import logger, metrics
 from streamauth.resolver import APIGatewayRestResolver
+from streamauth.service.decisions import log_decision
 from streamauth.settings import get_keys
 
 Parser = Callable[[str], Hook]
@@ -55,6 +56,19 @@ def answer(app: APIGatewayRestResolver, hook_secret: str, parse: Parser, *, json
     service = access_service()
     decision = service.decide(hook, now) if hook.phase == "admit" else service.renew(hook, now)
     metrics.add_metric(name="AccessAllowed" if decision.allow else "AccessRefused", unit=MetricUnit.Count, value=1)
+    log_decision(
+        hook.stream_id,
+        hook.action,
+        decision.allow,
+        decision.reason,
+        now,
+        credentials=hook.credentials,
+        session_id=decision.session_id,
+        server=hook.server,
+        server_id=hook.server_id,
+        address=hook.client_ip,
+        renewal=hook.phase == "renew",
+    )
     details.update(reason=decision.reason, session_id=decision.session_id or "")
     if not decision.allow:
         metrics.add_metric(name=f"AccessRefused_{decision.reason}", unit=MetricUnit.Count, value=1)
@@ -79,11 +93,41 @@ def answer_playback(app: APIGatewayRestResolver, hook_secret: str) -> ApiRespons
     # every Cookie header line, joined: a second line must not hide a second playback cookie
     lines = [v for k, vs in (event.multi_value_headers or {}).items() if k.lower() == "cookie" for v in vs or []]
     cookie = "; ".join(lines) if lines else header("Cookie")
-    request = parse_playback(header("X-Original-URI"), header("X-Stream-Id"), cookie, header("X-Real-IP"))
+    try:
+        request = parse_playback(
+            header("X-Original-URI"),
+            header("X-Stream-Id"),
+            cookie,
+            header("X-Real-IP"),
+            header("CloudFront-Viewer-Country"),
+            header("Origin"),
+            header("Referer"),
+        )
+    except BadRequest as exc:
+        # auth_request passes only 401 and 403 on to the viewer (any other status is nginx's own
+        # 500): a malformed subrequest is refused, naming the field, and never cached
+        metrics.add_metric(name="PlaybackRefused", unit=MetricUnit.Count, value=1)
+        refused = {"server": "http", "reason": Reason.MALFORMED_REQUEST, "field": exc.field}
+        logger.info("playback refused", extra=refused)
+        body = {"code": 403, "allow": False, **refused, "message": exc.message}
+        del body["server"]
+        return json_response(403, body, {"X-Accel-Expires": "0"})
     secure = (header("X-Forwarded-Proto") or "").lower() == "https"
-    decision = playback_service().check(request, clock.now(), secure)
+    now = clock.now()
+    decision = playback_service().check(request, now, secure)
     details = {"server": "http", "stream_id": request.stream_id, "reason": decision.reason}
     metrics.add_metric(name="PlaybackAllowed" if decision.allow else "PlaybackRefused", unit=MetricUnit.Count, value=1)
+    log_decision(
+        request.stream_id,
+        "play",
+        decision.allow,
+        decision.reason,
+        now,
+        credentials=request.credentials,
+        server=HTTP,
+        address=request.client_ip,
+        renewal=decision.reason is Reason.RENEWED or decision.cookie is None,  # allowed by its session
+    )
     if not decision.allow:
         metrics.add_metric(name=f"AccessRefused_{decision.reason}", unit=MetricUnit.Count, value=1)
         logger.info("playback refused", extra=details)

@@ -117,6 +117,7 @@ class Settings:
     jwt_issuer: str = "streamauth"
     mediamtx_jwt_audience: str = "mediamtx"
     ant_media_app: str = "LiveApp"  # the Ant Media application this deployment is: /<it>/rest/v2/...
+    decision_log_days: int = 7  # how long the decision log keeps a decision (DecisionLogDays, TTL)
 
 
 def _int_env(name: str, default: int, minimum: int) -> int:
@@ -168,6 +169,7 @@ def get_settings() -> Settings:
         jwt_issuer=_claim_env("JWT_ISSUER", "streamauth"),
         mediamtx_jwt_audience=_claim_env("MEDIAMTX_JWT_AUDIENCE", "mediamtx"),
         ant_media_app=os.environ.get("ANT_MEDIA_APP_NAME", "").strip() or "LiveApp",
+        decision_log_days=_int_env("DECISION_LOG_DAYS", 7, 1),
     )
 
 
@@ -468,6 +470,16 @@ def secret_document(name: str, parse: Callable[[str], Parsed], max_age: float | 
     on first use and refreshed every `secret_cache_seconds` (or `max_age`, when shorter) like the
     keys. Never log it."""
     return _ring.document(name, parse, max_age)
+
+
+def forget_secrets() -> None:
+    """Forget every secret held (SnapStart's restore: streamauth/priming.py); settings stay."""
+    _ring.forget()
+
+
+def held_secrets() -> int:
+    """How many secrets this process holds (the SnapStart test: none before a snapshot)."""
+    return len(_ring._loaded) + len(_ring._documents)
 
 
 def reset_caches() -> None:

@@ -14,15 +14,17 @@ hooks and listed in the README's troubleshooting table.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from streamauth.logic.signing import LEEWAY  # the one JWT leeway: at admission (signing), renew and push
 from streamauth.models.common import Action
+from streamauth.models.policies import Client, Policy, Sharing, parse_address
 from streamauth.models.sessions import CredentialRef, Session
 from streamauth.models.streams import StreamState, Viewers, issued_before
 from streamauth.models.subscribers import Subscriber
-
-LEEWAY = 30  # seconds of clock skew tolerated on a JWT's exp and nbf: at admission, renew and push alike
+from streamauth.models.uses import Evidence, Uses
 
 
 class Reason(StrEnum):
@@ -52,8 +54,19 @@ class Reason(StrEnum):
     SESSION_REQUIRED = "session_required"  # an HLS/DASH segment without a playback session
     INVALID_SESSION = "invalid_session"
     ADDRESS_NOT_BINDABLE = "address_not_bindable"  # binding is on and the request has no usable address
+    # access policies (models/policies.py): the stream's and the credential's
+    ADDRESS_NOT_ALLOWED = "address_not_allowed"
+    COUNTRY_NOT_ALLOWED = "country_not_allowed"
+    ORIGIN_NOT_ALLOWED = "origin_not_allowed"
+    PROTOCOL_NOT_ALLOWED = "protocol_not_allowed"
+    NOT_YET_VALID = "not_yet_valid"
+    SESSION_TOO_LONG = "session_too_long"  # at a renew: the session is older than maxSessionSeconds
+    TOO_MANY_SESSIONS = "too_many_sessions"
+    BOUND_ELSEWHERE = "bound_elsewhere"
+    SHARING_SUSPECTED = "sharing_suspected"
     # the media server itself
     WRONG_HOOK_SECRET = "wrong_hook_secret"
+    MALFORMED_REQUEST = "malformed_request"  # nginx's auth_request subrequest names a field no check can read
 
 
 # What a hook answers for a refusal the client cannot act on differently (no secret configured).
@@ -73,12 +86,16 @@ class Rules:
 class Facts:
     """What is known now about a credential, beyond the credential itself. `subscriber`: the
     stored subscriber for kind "subscriber" (None: deleted, or never stored when `stored` is
-    False); `account_stands`: whether the issuing service account (if any) still exists."""
+    False); `account_stands`: whether the issuing service account (if any) still exists;
+    `client`: who asks (None: a check with no client, e.g. validate-token: the policies' client
+    rules are not judged there, their times are); `started_at_ms`: the session's start, at a renew."""
 
     state: StreamState
     subscriber: Subscriber | None = None
     subscriber_stored: bool = False  # the credential names a stored subscriber (a limit, a block)
     account_stands: bool = True
+    client: Client | None = None
+    started_at_ms: int | None = None
 
 
 def expired(expires_at: int | None, now: float) -> bool:
@@ -87,7 +104,152 @@ def expired(expires_at: int | None, now: float) -> bool:
 
 
 def verdict(credential: CredentialRef, action: Action, facts: Facts, rules: Rules, now: float) -> Reason:
-    """May `credential` (already verified: signature, stream, type) publish/play now?"""
+    """May `credential` (already verified: signature, stream, type) publish/play now? Its standing
+    first, then every policy that applies: the stream's, the credential's, the subscriber's."""
+    reason = _standing(credential, action, facts, rules, now)
+    if reason is not Reason.ALLOWED:
+        return reason
+    subscriber_policy = facts.subscriber.policy if facts.subscriber is not None else None
+    return policy_verdict(
+        (facts.state.policy, credential.policy, subscriber_policy), facts.client, now, facts.started_at_ms
+    )
+
+
+def policy_verdict(
+    policies: Iterable[Policy | None], client: Client | None, now: float, started_at_ms: int | None = None
+) -> Reason:
+    """The access policies' rule: every policy given applies (a credential's only narrows its
+    stream's). Times always; the client's address, country, protocol and (for an HTTP player)
+    origin when the enforcement point knows the client. Stateless: no request."""
+    address = parse_address(client.address) if client is not None else None
+    for policy in policies:
+        if policy is None:
+            continue
+        if policy.not_before is not None and now < policy.not_before:
+            return Reason.NOT_YET_VALID
+        if (
+            started_at_ms is not None
+            and policy.max_session_seconds is not None
+            and now * 1000 - started_at_ms > policy.max_session_seconds * 1000
+        ):
+            return Reason.SESSION_TOO_LONG
+        if client is None:
+            continue
+        if not policy.address_allowed(address):
+            return Reason.ADDRESS_NOT_ALLOWED
+        if not policy.country_allowed(client.country):
+            return Reason.COUNTRY_NOT_ALLOWED
+        if client.browser and not policy.origin_allowed(client.origin):
+            return Reason.ORIGIN_NOT_ALLOWED
+        if not policy.protocol_allowed(client.protocol):
+            return Reason.PROTOCOL_NOT_ALLOWED
+    return Reason.ALLOWED
+
+
+def session_cap(policies: Iterable[Policy | None], connection_limit: int | None = None) -> tuple[int | None, Reason]:
+    """The most live sessions one credential may hold at once: the smallest of its subscriber's
+    concurrentConnectionsLimit and every policy's maxSessions (None: no cap), and the reason a
+    refusal at that cap names (the subscriber's limit when it is the one that binds)."""
+    caps = [p.max_sessions for p in policies if p is not None and p.max_sessions is not None]
+    cap = min(caps, default=None)
+    if connection_limit is not None and (cap is None or connection_limit <= cap):
+        return connection_limit, Reason.CONNECTION_LIMIT
+    return cap, Reason.TOO_MANY_SESSIONS
+
+
+def bind_limit(policies: Iterable[Policy | None]) -> int | None:
+    """How many client addresses a credential is bound to on first use (None: not bound)."""
+    limits = [p.bind_on_first_use for p in policies if p is not None and p.bind_on_first_use is not None]
+    return min(limits, default=None)
+
+
+MAX_SEEN = 100  # addresses kept per credential for sharing detection (past any threshold)
+
+
+@dataclass(frozen=True)
+class UseVerdict:
+    """The stateful policies' verdict on one use, and the one write it needs (none when the
+    address is known): `bind` the address, `stamp` it as seen now, raise `suspected`."""
+
+    reason: Reason
+    bind: bool = False
+    stamp: bool = False
+    suspected: Evidence | None = None
+    suspected_until_ms: int = 0
+
+    @property
+    def writes(self) -> bool:
+        return self.bind or self.stamp or self.suspected is not None
+
+
+def use_verdict(
+    uses: Uses, address: str | None, country: str | None, bound_to: int | None, sharing: Sharing | None, now: float
+) -> UseVerdict:
+    """bindOnFirstUse and sharing detection for one use of a credential by `address` (as
+    parsed: one spelling per address). A suspicion with an action refuses the credential for
+    its hold; the (N+1)-th address within the window raises one (once per hold)."""
+    now_ms = int(now * 1000)
+    if sharing is not None and sharing.action != "none" and uses.suspected_until_ms > now_ms:
+        return UseVerdict(Reason.SHARING_SUSPECTED)
+    bind = False
+    if bound_to is not None:
+        if address is None:
+            return UseVerdict(Reason.ADDRESS_NOT_BINDABLE)
+        if address not in uses.bound:
+            if len(uses.bound) >= bound_to:
+                return UseVerdict(Reason.BOUND_ELSEWHERE)
+            bind = True
+    if sharing is None or address is None:
+        return UseVerdict(Reason.ALLOWED, bind)
+    window_ms = sharing.window_seconds * 1000
+    recent = {a: seen for a, seen in uses.seen.items() if seen[0] > now_ms - window_ms}
+    last = recent.get(address)
+    # a known address is stamped again only past half the window (or from another country)
+    stamp = last is None or last[0] <= now_ms - window_ms // 2 or (country is not None and last[1] != country)
+    if not stamp or (last is None and len(recent) >= MAX_SEEN):
+        return UseVerdict(Reason.ALLOWED, bind)
+    recent[address] = (now_ms, country or (last[1] if last else None))
+    raised = suspicion(Uses(uses.bound, recent, uses.suspected_until_ms), sharing, now)
+    if raised is None:
+        return UseVerdict(Reason.ALLOWED, bind, True)
+    return replace(raised, bind=bind, stamp=True)
+
+
+def suspicion(uses: Uses, sharing: Sharing, now: float) -> UseVerdict | None:
+    """The suspicion `uses` mean (more distinct addresses, or countries, within the window than
+    the threshold, and none standing), as the verdict that raises it; None when they mean none.
+    Judged on what a use read, and again on what its write left (the item after it: racers'
+    addresses included), so concurrent first uses cannot slip past the threshold together."""
+    now_ms = int(now * 1000)
+    if uses.suspected_until_ms > now_ms:
+        return None
+    recent = {a: seen for a, seen in uses.seen.items() if seen[0] > now_ms - sharing.window_seconds * 1000}
+    addresses = tuple(sorted(recent))
+    countries = tuple(sorted({c for _, c in recent.values() if c}))
+    over = (sharing.addresses is not None and len(addresses) > sharing.addresses) or (
+        sharing.countries is not None and len(countries) > sharing.countries
+    )
+    if not over:
+        return None
+    evidence = Evidence(addresses, countries, sharing.window_seconds, sharing.action)
+    reason = Reason.ALLOWED if sharing.action == "none" else Reason.SHARING_SUSPECTED
+    return UseVerdict(reason, suspected=evidence, suspected_until_ms=now_ms + sharing.hold_ms)
+
+
+POLICY_REASONS = frozenset(
+    {
+        Reason.ADDRESS_NOT_ALLOWED,
+        Reason.COUNTRY_NOT_ALLOWED,
+        Reason.ORIGIN_NOT_ALLOWED,
+        Reason.PROTOCOL_NOT_ALLOWED,
+        Reason.NOT_YET_VALID,
+        Reason.SESSION_TOO_LONG,
+    }
+)
+
+
+def _standing(credential: CredentialRef, action: Action, facts: Facts, rules: Rules, now: float) -> Reason:
+    """The credential's own standing: what changed since it was issued."""
     state = facts.state
     if credential.kind == "subscriber":
         if not facts.subscriber_stored:
@@ -132,6 +294,7 @@ def renew_verdict(credential: CredentialRef, action: Action, facts: Facts, rules
             None,
             credential.subscriber_id,
             credential.account,
+            credential.policy,
         )
     return verdict(credential, action, facts, rules, now)
 

@@ -17,9 +17,9 @@ base64 encoding and encryption", private-content-linux-openssl.html):
 - `CloudFront-Key-Pair-Id` is the ID of the CloudFront public key whose private key signed (a
   key of a trusted key group of the cache behaviour).
 
-`cryptography` is imported inside `sign` (and the key is parsed in models/cloudfront.py): it is
-the signing function's own dependency (functions/cloudfront_playback/requirements.txt), not the
-layer's, and no other function pays its import.
+`cryptography` is imported inside `sign` (and the key is parsed in models/cloudfront.py): it
+comes with CryptoLayer (layers/crypto), attached only to the functions that sign or verify, so
+no other function pays its import.
 """
 
 from __future__ import annotations

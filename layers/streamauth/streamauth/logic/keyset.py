@@ -22,7 +22,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, cast
 
 from streamauth.logic.signing import LEEWAY
 from streamauth.models.signing_keys import PrivateSigningKey, PublicSigningKey
@@ -81,6 +81,11 @@ def verifying_key(keys: Sequence[K], kid: str, now: float) -> K | None:
 def published(keys: Sequence[K], now: float) -> list[K]:
     """The keys the JWKS lists at `now`: next, current and previous; newest first."""
     return sorted((k for k in keys if not retired(k, now)), key=lambda k: k.not_before, reverse=True)
+
+
+def schedule(keys: Sequence[K], now: float) -> list[tuple[K, KeyState]]:
+    """The keys the JWKS lists at `now` (newest first), each with its state then."""
+    return [(k, cast(KeyState, state(keys, k.kid, now))) for k in published(keys, now)]
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from streamauth.logic import shards
+from streamauth.logic import shards, signing
 
 SLOT = "~"  # <subscriberId>~<slot or identity>: a subscriber's sessions share one partition
 
@@ -12,6 +12,12 @@ SLOT = "~"  # <subscriberId>~<slot or identity>: a subscriber's sessions share o
 def credential_ref(secret: str) -> str:
     """What stands for a token in records and events: 16 hex of its SHA-256, never the token."""
     return hashlib.sha256(secret.encode()).hexdigest()[:16]
+
+
+def token_ref(token: str) -> str:
+    """A presented token's reference: taken over its canonical form, so a re-encoded twin of a
+    JWT (another base64 tail, an ES256 high-S signature) is the same credential."""
+    return credential_ref(signing.canonical(token))
 
 
 def session_key(
@@ -22,6 +28,16 @@ def session_key(
     a done or update hook naming anything else is another session."""
     text = "\n".join((server, server_id or "", server_session or "", stream_id, action, credential))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+CREDENTIAL = "!"  # a JWT's or viewer JWT's partition owner: `!<ref>`, never a subscriber id
+
+
+def credential_owner(ref: str) -> str:
+    """The owner whose partition holds a counted JWT's (or viewer JWT's) sessions, as a
+    subscriber's hold its own: `!` is no character of a subscriber id, so no subscriber can
+    take a token's slots."""
+    return CREDENTIAL + ref
 
 
 def subscriber_session_id(subscriber_id: str, suffix: str | int) -> str:

@@ -3,11 +3,11 @@ kind's shared key, and ES256 with a published key (service/jwt_codecs.py picks t
 token's `alg` and `kid`; this module checks whatever key it is given, with one algorithm).
 
 PyJWT's own exp/nbf/iat checks read the wall clock, so they are turned off and done here
-with the `now` the caller passes (tests control time; nothing sleeps). The rules (contract
-section 7): `exp` and `nbf` with a leeway of LEEWAY seconds for clocks that disagree; an
-`iat` more than MAX_IAT_SKEW seconds ahead is refused, whatever the leeway (a token dated in
-the future would otherwise outlive every revocation); times are numbers, and the JWTs
-streamauth makes carry integers.
+with the `now` the caller passes (tests control time; nothing sleeps). The rules: `exp` and
+`nbf` with a leeway of LEEWAY seconds for clocks that disagree; an `iat` more than
+MAX_IAT_SKEW seconds ahead is refused, whatever the leeway (a token dated in the future would
+otherwise outlive every revocation); times are numbers, and the JWTs streamauth makes carry
+integers.
 """
 
 from __future__ import annotations
@@ -32,30 +32,43 @@ def encode(claims: dict[str, Any], key: Any, algorithm: str = ALGORITHM, kid: st
 
     if algorithm == ALGORITHM:
         return jwt.encode(claims, key, algorithm=ALGORITHM)
-    return _low_s(jwt.encode(claims, key, algorithm=algorithm, headers={"kid": kid, "typ": None}))
+    return canonical(jwt.encode(claims, key, algorithm=algorithm, headers={"kid": kid, "typ": None}))
 
 
-# P-256's group order: an ECDSA signature (r, s) verifies as (r, n - s) too, so a token's bytes
-# could be changed without the key. Only the low-S form is made and accepted (as in Bitcoin's
-# BIP 62 and libsecp256k1): a token has exactly one valid encoding.
+# P-256's group order: an ECDSA signature (r, s) verifies as (r, n - s) too, and a base64url
+# signature's last character has unused bits, so one signature has several encodings that all
+# verify. Tokens are made in the canonical form (low S, as Bitcoin's BIP 62 and libsecp256k1; no
+# stray bits), and a presented token is known by its canonical form (logic/sessions.token_ref):
+# a re-encoded twin is the same credential, for its sessions, limits and records. Twins are not
+# refused: other ES256 signers (an operator's own key) make high-S signatures half of the time.
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
-def _signature_s(token: str) -> tuple[bytes, int] | None:
-    """An ES256 token's raw signature (r || s) and its s; None when it is not 64 bytes."""
-    raw = _b64decode(token.rsplit(".", 1)[-1])
-    if raw is None or len(raw) != 64:
-        return None
-    return raw, int.from_bytes(raw[32:], "big")
-
-
-def _low_s(token: str) -> str:
-    found = _signature_s(token)
-    if found is None or found[1] <= P256_ORDER // 2:
+def canonical(token: str) -> str:
+    """The one encoding of a JWS's signature: re-encoded without stray bits, and an ES256
+    signature with its low S. Anything that is not a three-part JWS is returned as it is."""
+    parts = token.split(".")
+    if len(parts) != 3:
         return token
-    raw, s = found
-    signature = raw[:32] + (P256_ORDER - s).to_bytes(32, "big")
-    return token.rsplit(".", 1)[0] + "." + base64.urlsafe_b64encode(signature).rstrip(b"=").decode()
+    raw = _b64decode(parts[2])
+    if raw is None:
+        return token
+    if len(raw) == 64 and _algorithm(parts[0]) == ES256:
+        s = int.from_bytes(raw[32:], "big")
+        if s > P256_ORDER // 2:
+            raw = raw[:32] + (P256_ORDER - s).to_bytes(32, "big")
+    return f"{parts[0]}.{parts[1]}.{base64.urlsafe_b64encode(raw).rstrip(b'=').decode()}"
+
+
+def _algorithm(segment: str) -> object:
+    import json
+
+    decoded = _b64decode(segment)
+    try:
+        found = json.loads(decoded) if decoded else None
+    except ValueError:
+        return None
+    return found.get("alg") if isinstance(found, dict) else None
 
 
 def _b64decode(text: str) -> bytes | None:

@@ -38,6 +38,8 @@ def stream_jwt_claims(request: TokenRequest, now: float) -> dict[str, Any]:
         claims["roomId"] = request.room_id
     if request.issued_by is not None:
         claims["sa"] = request.issued_by  # the issuing service account: deleting it ends the token
+    if request.policy is not None and not request.policy.empty:
+        claims["pol"] = request.policy.compact()  # its access policy, signed with it
     return claims
 
 

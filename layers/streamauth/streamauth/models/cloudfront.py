@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from streamauth.errors import ConfigurationError
 from streamauth.models.common import parse_stream_id
 from streamauth.models.hooks import PresentedCredentials, credentials_of
+from streamauth.models.policies import country_of, origin_of
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -30,16 +31,26 @@ class CloudFrontPlaybackRequest:
     stream_id: str
     credentials: PresentedCredentials
     client_ip: str | None  # the caller's address as API Gateway saw it
+    country: str | None = None  # CloudFront-Viewer-Country: set by the edge-optimized API's CloudFront
+    origin: str | None = None  # the player page's Origin (or Referer's origin)
 
 
 def parse_cloudfront_playback(
-    stream_id: object, query: Mapping[str, Sequence[str]] | None, source_ip: str | None
+    stream_id: object,
+    query: Mapping[str, Sequence[str]] | None,
+    source_ip: str | None,
+    country: str | None = None,
+    origin: str | None = None,
+    referer: str | None = None,
 ) -> CloudFrontPlaybackRequest:
-    """The request from its path parameter, its query (each credential field's FIRST value) and
-    API Gateway's source address (anything that is not an address is no address)."""
+    """The request from its path parameter, its query (each credential field's FIRST value),
+    API Gateway's source address (anything that is not an address is no address: never
+    X-Forwarded-For, which the client writes), the viewer's country and its page's origin."""
     fields = {name: values[0] for name, values in (query or {}).items() if name in CREDENTIAL_FIELDS and values}
     address = source_ip if source_ip and _ADDRESS.fullmatch(source_ip) else None
-    return CloudFrontPlaybackRequest(parse_stream_id(stream_id), credentials_of(fields), address)
+    return CloudFrontPlaybackRequest(
+        parse_stream_id(stream_id), credentials_of(fields), address, country_of(country), origin_of(origin, referer)
+    )
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Inbound commands (on the `streamauth` bus, from the sources the deployment allows) are parsed
 into typed models; a malformed one raises BadEvent with the reason, and goes to the
 dead-letter queue. An event's `time` is the time of its intent, by which it is ordered
-against other changes (contract section 7): one dated more than MAX_FUTURE_SECONDS ahead is
+against other changes: one dated more than MAX_FUTURE_SECONDS ahead is
 refused, as a JWT's `iat` is.
 """
 
@@ -132,13 +132,3 @@ def command(envelope: Envelope) -> Command:
     except BadRequest as exc:
         raise BadEvent(f"detail.{exc.message}") from exc
     raise BadEvent(f"detail-type: unknown command {envelope.detail_type[:64]!r}")
-
-
-INBOUND = (
-    "RevokeStreamTokens",
-    "BlockSubscriber",
-    "UnblockSubscriber",
-    "DeleteSubscriber",
-    "RevokeServiceAccount",
-    "StreamEnded",
-)

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 
 from streamauth.errors import BadRequest
 from streamauth.models.common import Action, parse_json_object, parse_stream_id
+from streamauth.models.policies import Client, origin_of
 from streamauth.models.subscribers import parse_code, parse_subscriber_id
 
 MAX_TOKEN = 4096
@@ -55,10 +56,43 @@ class HookRequest:
     server_id: str | None = None  # which registered media server asked (the hook URL's ?server=)
     lease_seconds: int | None = None  # how long an admitted session lives unrenewed (None: the default)
     asks_twice: bool = False  # the server authenticates one client more than once (MediaMTX's RTSP)
+    country: str | None = None  # the client's country, from a CDN header the deployment trusts
+    origin: str | None = None  # a browser's origin (HTTP players, Ant Media's WebRTC play)
 
     @property
     def action(self) -> Action:
         return self.actions[0]
+
+    @property
+    def client(self) -> Client:
+        """Who asks, for the access policies (models/policies.py)."""
+        return client_of(self.server, self.protocol, self.client_ip, self.country, self.origin, self.action)
+
+
+CLOUDFRONT = "cloudfront"
+_PROTOCOL_NAMES = {"rtmps": "rtmp", "rtsps": "rtsp", "rtc": "webrtc", "whip": "webrtc", "whep": "webrtc"}
+
+
+def client_protocol(server: str, protocol: str | None) -> str | None:
+    """The protocol a client came by (one of models/policies.py PROTOCOLS, or the server's own
+    word), as each server says it: nginx-rtmp speaks RTMP; SRS's tcUrl scheme; MediaMTX's field;
+    HTTP playback and CloudFront serve HLS/DASH; Ant Media's WebRTC play webhook is WebRTC, its
+    publish webhook names none (None: unknown, and a policy listing protocols refuses it)."""
+    if server == NGINX:
+        return "rtmp"
+    if server in (HTTP, CLOUDFRONT):
+        return "hls"
+    if protocol is None:
+        return None
+    word = protocol.lower()
+    return _PROTOCOL_NAMES.get(word, word)
+
+
+def client_of(
+    server: str, protocol: str | None, address: str | None, country: str | None, origin: str | None, action: Action
+) -> Client:
+    browser = server in (HTTP, CLOUDFRONT) or (server == ANTMEDIA and action == "play")
+    return Client(address, country, origin, client_protocol(server, protocol), browser)
 
 
 Hook = HookRequest | None  # None: a callback we acknowledge and ignore
@@ -190,11 +224,18 @@ def parse_srs(body: str) -> Hook:
         credentials_of(_first(parse_qsl(param, keep_blank_values=True))),
         _identity((_str(data, "server_id"), "server_id"), (_str(data, "client_id"), "client_id")),
         _server_field(_str(data, "ip"), "ip"),
+        protocol=_scheme(_str(data, "tcUrl")),
         kick_id=_server_field(_str(data, "client_id"), "client_id"),
         # SRS calls on_stop/on_unpublish for every session it admitted, so its sessions (and the
         # connection slots they hold) live until then, not for a lease nothing would renew.
         lease_seconds=SRS_LEASE_SECONDS,
     )
+
+
+def _scheme(url: str | None) -> str | None:
+    """The scheme of SRS's tcUrl (rtmp://host/app, webrtc://..., srt://...): how the client came."""
+    scheme, found, _ = (url or "").partition("://")
+    return scheme.lower() if found and re.fullmatch(r"[A-Za-z][A-Za-z0-9+.\-]{0,15}", scheme) else None
 
 
 def parse_mediamtx(body: str) -> Hook:
@@ -221,10 +262,11 @@ def parse_mediamtx(body: str) -> Hook:
     ip = _server_field(_str(data, "ip"), "ip")
     session_id = _identity((_str(data, "id"), "id"))
     # MediaMTX authenticates one RTSP client twice (DESCRIBE with its connection's id, SETUP or
-    # ANNOUNCE with its session's: internal/servers/rtsp conn.go and session.go), so a token's
-    # RTSP session is that client's (its address), and its kick id the latest one MediaMTX gave.
+    # ANNOUNCE with its session's: internal/servers/rtsp conn.go and session.go), so an RTSP
+    # session (a token's or a subscriber's) is that client's (its address), and its kick id the
+    # latest one MediaMTX gave.
     rtsp = (_str(data, "protocol") or "") == "rtsp"
-    if rtsp and credentials.token and ip:
+    if rtsp and ip and (credentials.token or credentials.subscriber_id):
         session_id = "rtsp-client:" + ip
     return HookRequest(
         MEDIAMTX,
@@ -298,6 +340,8 @@ def parse_antmedia(body: str) -> Hook:
         credentials,
         None,
         _server_field(_str(data, "clientIP") or _str(data, "ip"), "clientIP"),
+        protocol="webrtc" if verb == "play" else None,  # its play webhook is its WebRTC play's
+        origin=origin_of(_str(data, "origin")) if verb == "play" else None,
         # a subscriber's slot is held until Ant Media reports the stop (or 12 h at most)
         lease_seconds=SRS_LEASE_SECONDS if credentials.subscriber_id and not credentials.token else None,
     )

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 from streamauth.errors import BadRequest
 from streamauth.models.common import parse_stream_id
 from streamauth.models.hooks import SERVER_FIELD, PresentedCredentials, credentials_of
+from streamauth.models.policies import country_of, origin_of
 
 COOKIE = "streamauth_playback"
 MAX_URI = 4096
@@ -38,6 +39,8 @@ class PlaybackRequest:
     credentials: PresentedCredentials  # from the original URI's query (the first request)
     session_token: str | None  # the playback session cookie
     client_ip: str | None
+    country: str | None = None  # CloudFront-Viewer-Country, as the nginx front passes it (README "Access policies")
+    origin: str | None = None  # the player page's Origin (or Referer's origin)
 
     @property
     def is_playlist(self) -> bool:
@@ -76,8 +79,18 @@ def _cookie(header: str | None) -> str | None:
     return morsel.value if morsel is not None and morsel.value else None
 
 
-def parse_playback(original_uri: str | None, stream: str | None, cookie: str | None, ip: str | None) -> PlaybackRequest:
-    """The request nginx asks about, from the subrequest's headers."""
+def parse_playback(
+    original_uri: str | None,
+    stream: str | None,
+    cookie: str | None,
+    ip: str | None,
+    country: str | None = None,
+    origin: str | None = None,
+    referer: str | None = None,
+) -> PlaybackRequest:
+    """The request nginx asks about, from the subrequest's headers (the viewer's own among them:
+    `Origin`, `Referer`, and `CloudFront-Viewer-Country`, which only a front that sets it makes
+    trustworthy: README "Access policies")."""
     if not original_uri:
         raise BadRequest("X-Original-URI", "is required (proxy_set_header X-Original-URI $request_uri)")
     if len(original_uri) > MAX_URI or any(ord(c) < 0x21 or ord(c) > 0x7E for c in original_uri):
@@ -97,4 +110,12 @@ def parse_playback(original_uri: str | None, stream: str | None, cookie: str | N
     fields: dict[str, str] = {}
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         fields.setdefault(name, value)
-    return PlaybackRequest(stream_id, parts.path, credentials_of(fields), _cookie(cookie), ip or None)
+    return PlaybackRequest(
+        stream_id,
+        parts.path,
+        credentials_of(fields),
+        _cookie(cookie),
+        ip or None,
+        country_of(country),
+        origin_of(origin, referer),
+    )

@@ -2,18 +2,19 @@
 
 A session is identified by the server's own identity for it (nginx-rtmp's app, client address
 and client id; SRS's server and client ids; MediaMTX's id) together with the stream, the
-action and the credential it was admitted with (contract section 7, "Sessions"). The
+action and the credential it was admitted with (README, "Sessions and live revocation"). The
 credential itself is never stored: a reference (a hash, a subscriber id) and what its
 re-check needs (its kind, when it was issued, when it expires).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from streamauth.errors import BadRequest
 from streamauth.models.common import Action
+from streamauth.models.policies import Policy
 
 CredentialKind = Literal["token", "jwt", "viewer", "subscriber"]
 SESSION_ID_MAX = 200
@@ -27,6 +28,7 @@ class CredentialRef:
     expires_at: int | None = None  # a JWT's exp (unix s)
     subscriber_id: str | None = None
     account: str | None = None  # the service account that issued the token: its deletion ends it
+    policy: Policy | None = None  # the credential's own access policy (narrows its stream's)
 
 
 @dataclass(frozen=True)
@@ -47,12 +49,11 @@ class Session:
     server_id: str | None = None  # the registered media server that admitted it
     ended_by: str | None = None  # "operator": ended over the API; its server is told to drop it
     kick_status: str | None = None  # the enforcer's last kick (logic/kicks.py): kicked, gone, failed:...
+    country: str | None = None  # the client's country when the enforcement point knew it (its policies' renews)
+    origin: str | None = None  # the browser's origin at admission (HTTP players)
 
     def live(self, now: float) -> bool:
         return self.expires_at > now
-
-    def renewed(self, expires_at: int, now_ms: int) -> Session:
-        return replace(self, expires_at=expires_at, last_seen_at_ms=now_ms)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,13 +74,18 @@ class Session:
 
 
 def parse_session_id(value: object, field: str = "sessionId") -> str:
-    """A session id as the API hands them out: a 32-hex identity, or `<subscriberId>~<slot>`."""
+    """A session id as the API hands them out: a 32-hex identity, `<subscriberId>~<slot>`, or a
+    counted JWT's `!<ref>~<slot or identity>` (logic/sessions.py credential_owner)."""
     import re
 
     if value is None or value == "":
         raise BadRequest(field, "is required")
     if not isinstance(value, str) or len(value) > SESSION_ID_MAX:
         raise BadRequest(field, f"must be a string of at most {SESSION_ID_MAX} characters")
-    if not re.fullmatch(r"(?:[A-Za-z0-9_.@:+\-]{3,128}~)?[0-9a-f]{32}|[A-Za-z0-9_.@:+\-]{3,128}~[0-9]{1,5}", value):
+    if not re.fullmatch(
+        r"(?:[A-Za-z0-9_.@:+\-]{3,128}~)?[0-9a-f]{32}|[A-Za-z0-9_.@:+\-]{3,128}~[0-9]{1,5}"
+        r"|![0-9a-f]{16}~(?:[0-9]{1,5}|[0-9a-f]{32})",
+        value,
+    ):
         raise BadRequest(field, "is not a session id")
     return value

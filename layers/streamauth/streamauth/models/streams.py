@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from streamauth.models.policies import Policy
+
 Viewers = Literal["open", "closed"]
 
 
@@ -23,6 +25,7 @@ class StreamState:
     revoked_at_ms: int | None = None  # every credential issued at or before it is dead; only grows
     viewers: Viewers | None = None  # None: the deployment's default (PublicViewersDefault)
     viewers_closed_at_ms: int | None = None  # viewer JWTs issued at or before the last close are dead
+    policy: Policy | None = None  # the stream's access policy (PUT /v2/broadcasts/{id}/policy)
 
     def open_to_viewers(self, default: Viewers) -> bool:
         return (self.viewers or default) == "open"

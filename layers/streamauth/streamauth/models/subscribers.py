@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from streamauth.errors import BadRequest
 from streamauth.models.common import Action, parse_action, parse_int, parse_json_int, parse_text
+from streamauth.models.policies import Policy, parse_policy
 
 BlockType = Literal["play", "publish", "publish_play"]
 BLOCK_TYPES: tuple[BlockType, ...] = ("play", "publish", "publish_play")
@@ -41,6 +42,7 @@ class Subscriber:
     avg_audio_bitrate: int = 0
     totp_expiry_period_seconds: int | None = None
     created_at_ms: int = 0  # when this subscriber was (re)created: sessions admitted before belong to another
+    policy: Policy | None = None  # its own access policy (narrows its stream's)
 
     def is_blocked(self, action: Action, now: float) -> bool:
         """Blocked for `action` when blockedType is it or publish_play and the block has not ended."""
@@ -72,6 +74,7 @@ class Subscriber:
             "avgVideoBitrate": self.avg_video_bitrate,
             "avgAudioBitrate": self.avg_audio_bitrate,
             "totpExpiryPeriodSeconds": self.totp_expiry_period_seconds,
+            "policy": self.policy.to_dict() if self.policy is not None else None,
         }
 
 
@@ -200,7 +203,10 @@ class CreateSubscriberRequest:
             totp_expiry_period_seconds=_period(body.get("totpExpiryPeriodSeconds")),
             blocked_type=blocked or None,
             blocked_until_ms=_optional_int(body, "blockedUntilUnitTimeStampMs", 0, 0, MAX_UNTIL_MS) or 0,
+            policy=None if body.get("policy") is None else parse_policy(body.get("policy")) or None,
         )
+        if subscriber.policy is not None and subscriber.policy.empty:
+            subscriber = replace(subscriber, policy=None)
         if subscriber.blocked_type is None:
             subscriber = replace(subscriber, blocked_until_ms=0)
         return cls(subscriber, parse_b32_secret(body.get("b32Secret")))

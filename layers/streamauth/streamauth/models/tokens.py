@@ -1,4 +1,4 @@
-"""Stream tokens (contract section 2)."""
+"""Stream tokens: Ant Media's one-time tokens and JWT stream tokens, as its REST API takes them."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from streamauth.models.common import (
     parse_stream_id,
     parse_text,
 )
+from streamauth.models.policies import Policy, parse_policy_query
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class TokenRequest:
     type: Action
     room_id: str | None
     issued_by: str | None = None  # the service account asking (None: an operator JWT)
+    policy: Policy | None = None  # the token's own access policy: query parameters Ant Media never sends
 
     @classmethod
     def parse(cls, stream_id: object, query: dict[str, str], now: float, issued_by: str | None = None) -> TokenRequest:
@@ -56,6 +58,7 @@ class TokenRequest:
             type=parse_action(query.get("type")),
             room_id=parse_text(query.get("roomId"), "roomId"),
             issued_by=issued_by,
+            policy=parse_policy_query(query),
         )
 
 

@@ -33,3 +33,17 @@ class PublicAccessRequest:
         if not isinstance(enabled, bool):
             raise BadRequest("enabled", "must be true or false")
         return cls(enabled=enabled)
+
+
+@dataclass(frozen=True)
+class PublicViewers:
+    """Whether a stream is open to public viewers now (GET /api/v1/streams/{id}/public-viewers).
+    `default`: no open/close was ever set for it, so `enabled` is the deployment's
+    PublicViewersDefault."""
+
+    stream_id: str
+    enabled: bool
+    default: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"streamId": self.stream_id, "enabled": self.enabled, "default": self.default}

@@ -23,11 +23,11 @@ from streamauth.logic import cloudfront
 from streamauth.logic.admission import Reason
 from streamauth.logic.signing import looks_like_jwt
 from streamauth.models.cloudfront import CloudFrontPlaybackRequest, SigningKey, parse_signing_key
+from streamauth.models.hooks import CLOUDFRONT as CLOUDFRONT  # the sessions' server
 from streamauth.models.hooks import HookRequest
 from streamauth.service.access import AccessService, access_service
 from streamauth.settings import CloudFrontSettings, get_cloudfront_settings, get_settings, secret_document
 
-CLOUDFRONT = "cloudfront"  # the sessions' server
 FEATURE_OFF = (
     "CloudFront signed cookies are not set up on this deployment: set the CloudFrontDomain parameter"
     ' (README, "CloudFront signed cookies")'
@@ -99,6 +99,8 @@ class CloudFrontPlaybackService:
             request.client_ip or uuid.uuid4().hex,
             request.client_ip,
             lease_seconds=lifetime,
+            country=request.country,
+            origin=request.origin,
         )
         # CloudFront never asks again: judge against the stream as stored now, not a cached state
         decision = self._access.decide(hook, now, fresh=True)

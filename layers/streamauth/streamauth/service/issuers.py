@@ -1,6 +1,6 @@
 """The service accounts that issued stream tokens: a token (one-time or JWT) issued by a service
 account dies with it. Deleting the account refuses the tokens it issued at their next admission
-and ends the sessions they opened at their next renew (contract section 3: DELETE revokes).
+and ends the sessions they opened at their next renew (DELETE revokes).
 
 Admissions of JWTs read an account's standing through a per-environment cache as old as a
 stream's state may be (RevocationCacheSeconds, 5 s): a crowd admitted on one account's tokens

@@ -48,6 +48,21 @@ def public_keys(fresh: bool = False) -> tuple[PublicSigningKey, ...]:
     return secret_document("publicSigningKeys", parse_public_keys, FRESH_SECONDS if fresh else None)
 
 
+def key_schedule(now: float) -> dict[str, Any]:
+    """GET /api/v1/signing-keys: the published keys (the JWKS's, newest first), each with its
+    state (logic/keyset.py) and times; `nextKeySignsAt`: when the next key starts signing (null:
+    none waits, and the next rotation publishes one `lead` ahead of signing)."""
+    listed = keyset.schedule(public_keys(), now)
+    upcoming = [key.not_before for key, state in listed if state == "next"]
+    return {
+        "keys": [
+            {"kid": key.kid, "state": state, "notBefore": key.not_before, "notAfter": key.not_after}
+            for key, state in listed
+        ],
+        "nextKeySignsAt": min(upcoming) if upcoming else None,
+    }
+
+
 @dataclass(frozen=True)
 class JwtCodec:
     kind: str

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from streamauth.logic import signing
 from streamauth.logic.admission import Reason
 from streamauth.logic.playback import check_playback_token, cookie_header, playback_claims, playback_key
-from streamauth.models.hooks import HTTP, HookRequest
+from streamauth.models.hooks import HTTP, HookRequest, client_of
 from streamauth.models.playback import COOKIE, PlaybackRequest
 from streamauth.service.access import AccessService, access_service
 from streamauth.service.sessions import SessionService, session_service
@@ -79,6 +79,8 @@ class PlaybackService:
             uuid.uuid4().hex,  # every playback admission is a session of its own
             request.client_ip,
             lease_seconds=self._lifetime,
+            country=request.country,
+            origin=request.origin,
         )
         decision = self._access.decide(hook, now)
         if not decision.allow or decision.session_id is None:
@@ -89,7 +91,17 @@ class PlaybackService:
         self, request: PlaybackRequest, session_id: str, expires: int, key: str, now: float, secure: bool
     ) -> PlaybackDecision:
         session, state = self._store.get_with_stream_state(request.stream_id, session_id)
-        reason = self._sessions.recheck(session, now, state)
+        client = None
+        if session is not None:  # this request's client; its origin and country as admitted unless it names them
+            client = client_of(
+                HTTP,
+                None,
+                request.client_ip,
+                request.country or session.country,
+                request.origin or session.origin,
+                "play",
+            )
+        reason = self._sessions.recheck(session, now, state, client)
         if reason is not None:
             if session is not None and reason not in (Reason.SESSION_NOT_FOUND, Reason.SESSION_ENDED):
                 self._store.end(session.stream_id, session.session_id, session.session_key)

@@ -207,10 +207,5 @@ def local_rotation(private: str, now: int, timeline: keyset.Timeline) -> tuple[s
     return signing_keys_document(planned), public_keys_document(public), describe(planned, now)
 
 
-def public_document_of(private: str) -> str:
-    """The public document of a private one (its keys' public parts and times)."""
-    return public_keys_document([keyset.public_of(k) for k in parse_signing_keys(private)])
-
-
 def empty_document() -> str:
     return json.dumps({"keys": []})

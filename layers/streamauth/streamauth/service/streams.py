@@ -3,6 +3,7 @@ credential check reads them through."""
 
 from __future__ import annotations
 
+from streamauth.models.policies import Policy
 from streamauth.models.streams import StreamState
 from streamauth.service.recent import Recent
 from streamauth.store.streams import StreamStore
@@ -45,6 +46,17 @@ class StreamService:
         """Open or close to public viewers; closing ends viewer JWTs already minted. False: a
         newer open/close stood."""
         applied = self._store.set_viewers(stream_id, open_, at_ms)
+        states.forget(stream_id)
+        return applied
+
+    def policy(self, stream_id: str, now: float) -> Policy | None:
+        """The stream's access policy as stored now (a fresh read)."""
+        return self.fresh_state(stream_id, now).policy
+
+    def set_policy(self, stream_id: str, policy: Policy | None, at_ms: int) -> bool:
+        """Attach the stream's access policy (None or an empty one: remove it). Admissions and
+        renews judge it within the cache time. False: a newer change stood."""
+        applied = self._store.set_policy(stream_id, policy, at_ms)
         states.forget(stream_id)
         return applied
 

@@ -72,6 +72,7 @@ class Pending:
     step: int
     attempt_id: str
     reseal: tuple[str, str] | None = None  # (stored blob, the same secret sealed anew): written with the acceptance
+    client: str | None = None  # a client its server authenticates twice (store/subscribers.accept_code)
 
 
 def standing(subscriber: Subscriber, action: Action, now: float) -> Reason:
@@ -194,10 +195,18 @@ class SubscriberService:
         return CodeResult(False, LOCKED_OUT)
 
     def check(
-        self, stream_id: str, subscriber_id: str, code: str, action: Action, now: float, address: str | None
+        self,
+        stream_id: str,
+        subscriber_id: str,
+        code: str,
+        action: Action,
+        now: float,
+        address: str | None,
+        client: str | None = None,
     ) -> Pending | CodeResult:
         """Reserve a guess (ONE request, which also reads the profile), then evaluate the code: a
-        refusal, or a Pending match to accept. A wrong code keeps its guess counted."""
+        refusal, or a Pending match to accept. A wrong code keeps its guess counted. `client`: the
+        identity of a client its server authenticates twice, whose code may be accepted once more."""
         attempt_id = uuid.uuid4().hex
         reserved = self._reserve(stream_id, subscriber_id, action, now, address or UNKNOWN_ADDRESS, attempt_id)
         if isinstance(reserved, CodeResult):
@@ -217,10 +226,11 @@ class SubscriberService:
         step = totp.matching_step(key, code, now, period)
         if step is None:
             return CodeResult(False, INVALID_CODE)  # a wrong guess: it stays counted
-        if subscriber is not None and step <= reserved.counter.last_step:
+        again = client is not None and step == reserved.counter.last_step  # the store decides if it may
+        if subscriber is not None and step <= reserved.counter.last_step and not again:
             self._store.release_guess(reserved, attempt_id)
             return CodeResult(False, REPLAYED)
-        return Pending(stream_id, subscriber_id, action, subscriber, reserved, step, attempt_id, reseal)
+        return Pending(stream_id, subscriber_id, action, subscriber, reserved, step, attempt_id, reseal, client)
 
     def accept(self, pending: Pending, now: float, session: Session | None = None) -> tuple[CodeResult, bool]:
         """Accept a pending code, recording `session` with it in ONE transaction. Returns (result,
@@ -238,6 +248,7 @@ class SubscriberService:
             expires=int(now) + STATE_TTL,
             reseal=pending.reseal,
             session=session,
+            client=pending.client,
         )
         if refused is None:
             return CodeResult(True, ACCEPTED), False

@@ -6,10 +6,10 @@ import contextlib
 import uuid
 from dataclasses import dataclass, replace
 
-from streamauth.errors import StoreUnavailable
+from streamauth.errors import BadRequest, StoreUnavailable
 from streamauth.logic import signing
-from streamauth.logic.admission import Reason
-from streamauth.logic.sessions import credential_ref
+from streamauth.logic.admission import POLICY_REASONS, Reason
+from streamauth.logic.sessions import credential_ref, token_ref
 from streamauth.logic.tokens import (
     check_stream_jwt,
     jwt_issued_at_ms,
@@ -19,6 +19,7 @@ from streamauth.logic.tokens import (
     token_created_at_ms,
 )
 from streamauth.models.common import STREAM_ID, Action
+from streamauth.models.policies import Client, Policy, policy_from_compact, policy_text
 from streamauth.models.sessions import CredentialRef, Session
 from streamauth.models.tokens import MediaMtxTokenRequest, Token, TokenRequest, ValidateRequest
 from streamauth.service.admission import Judge, judge
@@ -33,6 +34,7 @@ from streamauth.store.tokens import Use
 class Used:
     reason: Reason
     account: str | None = None  # the service account that issued the token
+    policy: Policy | None = None  # the token's own access policy
 
 
 class TokenService:
@@ -47,7 +49,7 @@ class TokenService:
         token = Token(
             new_token_id(created_at_ms), request.stream_id, request.expire_date, request.type, request.room_id
         )
-        self._store.put(token, created_at_ms, request.issued_by)
+        self._store.put(token, created_at_ms, request.issued_by, policy_text(request.policy))
         return token
 
     def issue_jwt(self, request: TokenRequest, now: float) -> Token:
@@ -56,20 +58,23 @@ class TokenService:
 
     def validate(self, request: ValidateRequest, now: float) -> bool:
         """Ant Media's validate-token; JWT stream tokens are accepted too (not consumed)."""
+        return self.validate_reason(request, now) is Reason.ALLOWED
+
+    def validate_reason(self, request: ValidateRequest, now: float) -> Reason:
+        """validate-token's verdict: ALLOWED, or why not (the decision log's reason)."""
         if signing.looks_like_jwt(request.token_id):
             credential = self.stream_jwt(request.token_id, request.stream_id, request.type, now)
-            return (
-                credential is not None
-                and self._judge.admit(credential, request.stream_id, request.type, now) is Reason.ALLOWED
-            )
+            if credential is None:
+                return Reason.INVALID_TOKEN
+            return self._judge.admit(credential, request.stream_id, request.type, now)
         if request.room_id is None:
-            return self.consume(request.stream_id, request.token_id, request.type, now).reason is Reason.ALLOWED
+            return self.consume(request.stream_id, request.token_id, request.type, now).reason
         # Ant Media keeps conference-room tokens: check, do not consume. A room's members validate
         # with their own stream ids (DBStoresUnitTest.testTokenOperations): the token is found under
         # the stream named, else under the room's own stream (the roomId), and must be of that room.
         reference = self.one_time_ref(request.token_id)
         if reference is None:
-            return False
+            return Reason.INVALID_TOKEN
         for stream_id in dict.fromkeys((request.stream_id, request.room_id)):
             if not STREAM_ID.fullmatch(stream_id) or stream_id in (".", ".."):
                 continue
@@ -77,14 +82,13 @@ class TokenService:
             if found is None:
                 continue
             token, created_at_ms, consumed, account = found
-            usable = not consumed and token.type == request.type and token.room_id == request.room_id
+            if consumed or token.type != request.type or token.room_id != request.room_id:
+                return Reason.INVALID_TOKEN
+            if token.expire_date <= now:
+                return Reason.EXPIRED
             credential = replace(reference, issued_at_ms=created_at_ms, expires_at=token.expire_date, account=account)
-            return (
-                usable
-                and token.expire_date > now
-                and self._judge.admit(credential, stream_id, request.type, now) is Reason.ALLOWED
-            )
-        return False
+            return self._judge.admit(credential, stream_id, request.type, now)
+        return Reason.INVALID_TOKEN
 
     @staticmethod
     def one_time_ref(token_id: str) -> CredentialRef | None:
@@ -103,6 +107,7 @@ class TokenService:
         now: float,
         session: Session | None = None,
         client: str | None = None,
+        asker: Client | None = None,
     ) -> Used:
         """Use a one-time token, for exactly one caller however many race (with `session` recorded
         in the same transaction). With `client` (a media server's identity of one client that it
@@ -117,20 +122,31 @@ class TokenService:
         admissions would conflict on it. A revocation the cache already knows refuses without a
         request. Two requests: the write, and one strongly consistent BatchGetItem of the stream's
         state (which warms the cache) and the token (its issuing service account, if any: a
-        deleted one refuses, with one more read)."""
+        deleted one refuses, with one more read).
+
+        `asker`: the client, for the access policies (the stream's and the token's own). A client
+        the cached stream policy refuses does not use the token; one refused by a policy learnt
+        only on the confirming read gets it back (a client at a wrong address cannot burn it)."""
         reference = self.one_time_ref(token_id)
         if reference is None or reference.issued_at_ms is None:
             return Used(Reason.INVALID_TOKEN)  # not an id streamauth made: nothing to look up
         cached = self._streams.cached_state(stream_id, now)
-        if cached is not None and self._judge.admit(reference, stream_id, action, now, cached) is Reason.REVOKED:
-            return Used(Reason.REVOKED)  # revocations only grow: a cached one stands
+        if cached is not None:
+            early = self._judge.admit(reference, stream_id, action, now, cached, asker)
+            if early is Reason.REVOKED or early in POLICY_REASONS:
+                return Used(early)  # revocations only grow: a cached one stands
         use = Use(uuid.uuid4().hex, credential_ref(client) if client else None)
         if not self._store.consume(stream_id, token_id, reference.issued_at_ms, action, now, use, session):
             return Used(Reason.INVALID_TOKEN)
         try:
-            state, account = self._store.confirm(stream_id, token_id)
+            state, account, policy = self._store.confirm(stream_id, token_id)
             self._streams.remember(stream_id, state, now)
-            reason = self._judge.admit(replace(reference, account=account), stream_id, action, now, state)
+            credential = replace(reference, account=account, policy=policy)
+            reason = self._judge.admit(credential, stream_id, action, now, state, asker)
+            if reason in POLICY_REASONS:  # this client may not use it: it stays for one who may
+                self._store.withdraw(session)
+                self._store.unconsume(stream_id, token_id, use)
+                return Used(reason, account, policy)
         except StoreUnavailable:
             # refused for the store's fault, not the client's: give the token back (best effort)
             with contextlib.suppress(StoreUnavailable):
@@ -139,7 +155,7 @@ class TokenService:
             raise
         if reason is not Reason.ALLOWED:
             self._store.withdraw(session)
-        return Used(reason, account)
+        return Used(reason, account, policy)
 
     def stream_jwt(self, token: str, stream_id: str, action: Action, now: float) -> CredentialRef | None:
         """A JWT stream token verified for this stream and action (signature, exp with the one
@@ -149,12 +165,17 @@ class TokenService:
         except signing.InvalidJwt:
             return None
         account = claims.get("sa") if isinstance(claims.get("sa"), str) else None
+        try:  # its access policy, signed with it; one that does not parse refuses the token
+            policy = policy_from_compact(claims["pol"]) if "pol" in claims else None
+        except BadRequest:
+            return None
         return CredentialRef(
             "jwt",
-            credential_ref(token),
+            token_ref(token),
             issued_at_ms=jwt_issued_at_ms(claims),
             expires_at=int(claims["exp"]),
             account=account,
+            policy=policy,
         )
 
     def list(self, stream_id: str, offset: int, size: int, now: float) -> list[Token]:

@@ -14,13 +14,13 @@ from typing import Any
 from streamauth.errors import Forbidden, Unauthorized
 from streamauth.logic import signing
 from streamauth.logic.admission import Reason
-from streamauth.logic.sessions import credential_ref
+from streamauth.logic.sessions import token_ref
 from streamauth.logic.tokens import jwt_issued_at_ms
 from streamauth.logic.viewers import check_viewer_jwt, viewer_claims
 from streamauth.models.principals import VIEWER, Principal
 from streamauth.models.sessions import CredentialRef
-from streamauth.models.viewers import ViewerTokenRequest
-from streamauth.service.admission import Judge, judge
+from streamauth.models.viewers import PublicViewers, ViewerTokenRequest
+from streamauth.service.admission import Judge, judge, rules
 from streamauth.service.jwt_codecs import JwtCodec, viewer_codec
 from streamauth.service.streams import StreamService, stream_service
 from streamauth.settings import get_settings
@@ -65,7 +65,7 @@ class ViewerService:
         if claims["stream_id"] != stream_id:
             return None
         return CredentialRef(
-            "viewer", credential_ref(token), issued_at_ms=jwt_issued_at_ms(claims), expires_at=int(claims["exp"])
+            "viewer", token_ref(token), issued_at_ms=jwt_issued_at_ms(claims), expires_at=int(claims["exp"])
         )
 
 
@@ -75,6 +75,13 @@ def describe_caller(principal: Principal, now: float) -> dict[str, Any]:
     if principal.kind == VIEWER and not viewer_service().alive(principal.stream_id or "", principal.issued_at, now):
         raise Unauthorized("this viewer token's stream was closed or its tokens revoked")
     return principal.describe()
+
+
+def public_viewers(stream_id: str, now: float) -> PublicViewers:
+    """GET /api/v1/streams/{id}/public-viewers: open or closed as stored now (one consistent
+    read), by the rule the admission judges a viewer JWT with (StreamState.open_to_viewers)."""
+    state = stream_service().fresh_state(stream_id, now)
+    return PublicViewers(stream_id, state.open_to_viewers(rules().viewers_default), default=state.viewers is None)
 
 
 def viewer_service() -> ViewerService:

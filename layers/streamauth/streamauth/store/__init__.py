@@ -5,25 +5,30 @@ from __future__ import annotations
 from streamauth.aws import dynamodb_client
 from streamauth.settings import get_settings
 from streamauth.store.accounts import AccountStore
+from streamauth.store.decisions import DecisionStore
 from streamauth.store.events import EventStore
 from streamauth.store.sessions import SessionStore
 from streamauth.store.streams import StreamStore
 from streamauth.store.subscribers import SubscriberStore
 from streamauth.store.tokens import TokenStore
+from streamauth.store.uses import UseStore
 
 __all__ = [
     "AccountStore",
+    "DecisionStore",
     "EventStore",
     "SessionStore",
     "StreamStore",
     "SubscriberStore",
     "TokenStore",
+    "UseStore",
     "account_store",
     "event_store",
     "session_store",
     "stream_store",
     "subscriber_store",
     "token_store",
+    "use_store",
 ]
 
 
@@ -49,3 +54,7 @@ def subscriber_store() -> SubscriberStore:
 
 def event_store() -> EventStore:
     return EventStore(dynamodb_client(), get_settings().table_name)
+
+
+def use_store() -> UseStore:
+    return UseStore(dynamodb_client(), get_settings().table_name)

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from streamauth.errors import StoreUnavailable
+from streamauth.models.policies import Policy, policy_from_compact
 
 TTL_ATTRIBUTE = "expiresAt"
 # Retry jitter from the OS, not a seeded generator: under Lambda SnapStart every environment
@@ -88,6 +89,13 @@ def n(value: int | float) -> dict[str, str]:
 def get_s(item: dict[str, Any], name: str) -> str | None:
     value = item.get(name)
     return value["S"] if value and "S" in value else None
+
+
+def get_policy(item: dict[str, Any], name: str = "policy") -> Policy | None:
+    """An access policy an item stores as compact JSON text (models/policies.py), or None. One
+    that does not parse (an item edited by hand) raises BadRequest: the admission is refused."""
+    text = get_s(item, name)
+    return None if text is None else policy_from_compact(text)
 
 
 def get_n(item: dict[str, Any], name: str) -> int | None:

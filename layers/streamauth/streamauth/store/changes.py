@@ -7,6 +7,7 @@ correlate TokenCreated/TokenConsumed/TokenExpired without revealing it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +94,12 @@ def changes(record: dict[str, Any]) -> list[Change]:
                 ]
             return [Change("SubscriberUnblocked", subscriber)]
         return []
+    if (
+        kind == "credentialUse"
+        and new.get("suspectedAtMs") is not None
+        and new.get("suspectedAtMs") != old.get("suspectedAtMs")
+    ):
+        return [Change("CredentialSharingSuspected", _suspicion(new))]
     if kind == "session":
         session = {
             "streamId": item.get("streamId"),
@@ -108,15 +115,21 @@ def changes(record: dict[str, Any]) -> list[Change]:
     return []
 
 
-OUTBOUND = (
-    "TokenCreated",
-    "TokenConsumed",
-    "TokensRevoked",
-    "TokenExpired",
-    "SubscriberCreated",
-    "SubscriberBlocked",
-    "SubscriberUnblocked",
-    "SubscriberDeleted",
-    "SessionStarted",
-    "SessionEnded",
-)
+def _suspicion(new: dict[str, Any]) -> dict[str, Any]:
+    """CredentialSharingSuspected's detail: the credential by its reference (a token's hash, a
+    subscriber's id: never the credential), the addresses and countries seen within the window,
+    their counts, the window and the action taken (store/uses.py writes it as `evidence`)."""
+    kind, _, ref = str(new.get("credential", "")).partition(":")
+    detail: dict[str, Any] = {"streamId": new.get("streamId"), "credentialKind": kind}
+    if kind == "subscriber":
+        detail["subscriberId"] = ref.rpartition("@")[0]
+    else:
+        detail["credentialRef"] = ref
+    try:
+        evidence = json.loads(str(new.get("evidence") or "{}"))
+    except ValueError:
+        evidence = {}
+    if isinstance(evidence, dict):
+        detail.update(evidence)
+    detail.update(suspectedAtMs=new.get("suspectedAtMs"), suspectedUntilMs=new.get("suspectedUntilMs"))
+    return detail

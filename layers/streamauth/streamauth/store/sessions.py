@@ -15,6 +15,7 @@ from typing import Any
 
 from streamauth.logic.sessions import SLOT, session_shard
 from streamauth.logic.shards import SHARDS, sharded_pk
+from streamauth.models.policies import Policy, policy_text
 from streamauth.models.sessions import CredentialRef, Session
 from streamauth.models.streams import StreamState
 from streamauth.store.base import (
@@ -25,6 +26,7 @@ from streamauth.store.base import (
     batch_get,
     call,
     get_n,
+    get_policy,
     get_s,
     n,
     query_items,
@@ -68,6 +70,9 @@ def _item(session: Session) -> dict[str, Any]:
         "kickId": session.kick_id,
         "serverId": session.server_id,
         "endedBy": session.ended_by,
+        "country": session.country,
+        "origin": session.origin,
+        "credentialPolicy": policy_text(credential.policy),  # its renews judge it again
     }
     item.update({name: s(value) for name, value in optional.items() if value})
     if credential.issued_at_ms is not None:
@@ -95,6 +100,7 @@ def _session(item: dict[str, Any]) -> Session:
             expires_at=get_n(item, "credentialExpiresAt"),
             subscriber_id=get_s(item, "subscriberId"),
             account=get_s(item, "account"),
+            policy=get_policy(item, "credentialPolicy"),
         ),
         started_at_ms=get_n(item, "startedAtMs") or 0,
         last_seen_at_ms=get_n(item, "lastSeenAtMs") or 0,
@@ -104,6 +110,8 @@ def _session(item: dict[str, Any]) -> Session:
         server_id=get_s(item, "serverId"),
         ended_by=get_s(item, "endedBy"),
         kick_status=get_s(item, "kickStatus"),
+        country=get_s(item, "country"),
+        origin=get_s(item, "origin"),
     )
 
 
@@ -161,6 +169,20 @@ class SessionStore(TableStore):
             return False
         return True
 
+    def claim(self, session: Session, now: float) -> str:
+        """Record a session in its slot (see _ADMIT): "claimed"; "held" when another live session
+        holds the slot; "ended" when this very identity holds it, ended (never revived)."""
+        try:
+            call(
+                self._client.put_item,
+                **session_put(self._table, session, now)["Put"],
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ConditionFailed as failed:
+            same = failed.item is not None and get_s(failed.item, "sessionKey") == session.session_key
+            return "ended" if same else "held"
+        return "claimed"
+
     def get(self, stream_id: str, session_id: str) -> Session | None:
         reply = call(
             self._client.get_item,
@@ -178,20 +200,26 @@ class SessionStore(TableStore):
         meta = next((i for i in items if get_s(i, "sk") == META_SK), None)
         return (_session(session) if session else None), state_of(meta)
 
-    def set_account(self, stream_id: str, session_id: str, account: str) -> None:
-        """Record the service account that issued the session's one-time token (known only once
-        the token was read back): its deletion then ends the session at a renew."""
+    def set_issued(self, stream_id: str, session_id: str, account: str | None, policy: Policy | None) -> None:
+        """Record the service account that issued the session's one-time token and the token's
+        own access policy (known only once the token was read back), in one write: its renews then
+        see the account's deletion and judge the policy."""
+        names = {"account": account, "credentialPolicy": policy_text(policy)}
+        values = {f":{name}": s(value) for name, value in names.items() if value is not None}
+        if not values:
+            return
         update_if(  # False: ended meanwhile, nothing to mark
             self._client,
             self._table,
             session_item_key(stream_id, session_id),
-            "SET account = :account",
+            "SET " + ", ".join(f"{name[1:]} = {name}" for name in values),
             "attribute_exists(pk)",
-            {":account": s(account)},
+            values,
         )
 
     def of_subscriber(self, stream_id: str, subscriber_id: str) -> list[Session]:
-        """Every session record of a subscriber (live or not: callers compare leases with now)."""
+        """Every session record of a subscriber, or of any owner of a partition (a counted JWT's
+        `!<ref>`), live or not: callers compare leases with now."""
         owner = f"{subscriber_id}{SLOT}"
         items = query_items(
             self._client,

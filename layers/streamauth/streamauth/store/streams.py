@@ -1,16 +1,29 @@
-"""A stream's state item (`STREAM#<streamId>` / `META`): revocation time and public viewers.
+"""A stream's state item (`STREAM#<streamId>` / `META`): revocation time, public viewers and the
+stream's access policy (read with the rest of the state, so judging it costs no request).
 
 Both change only forward in intent time: a revocation time only grows, and an open/close is
 applied only when it is newer than the last one, so a delayed or replayed intent is
-acknowledged and ignored (contract section 7, "Order").
+acknowledged and ignored.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from streamauth.models.policies import Policy, policy_text
 from streamauth.models.streams import StreamState
-from streamauth.store.base import ConditionFailed, TableStore, call, get_n, get_s, n, s, stream_pk, update_if
+from streamauth.store.base import (
+    ConditionFailed,
+    TableStore,
+    call,
+    get_n,
+    get_policy,
+    get_s,
+    n,
+    s,
+    stream_pk,
+    update_if,
+)
 
 META_SK = "META"
 
@@ -27,6 +40,7 @@ def state_of(item: dict[str, Any] | None) -> StreamState:
         revoked_at_ms=get_n(item, "revokedAtMs"),
         viewers="open" if viewers == "open" else "closed" if viewers == "closed" else None,
         viewers_closed_at_ms=get_n(item, "viewersClosedAtMs"),
+        policy=get_policy(item),
     )
 
 
@@ -38,7 +52,7 @@ class StreamStore(TableStore):
             TableName=self._table,
             Key=meta_key(stream_id),
             ConsistentRead=True,
-            ProjectionExpression="revokedAtMs, viewers, viewersClosedAtMs",
+            ProjectionExpression="revokedAtMs, viewers, viewersClosedAtMs, policy",
         )
         return state_of(reply.get("Item"))
 
@@ -73,5 +87,24 @@ class StreamStore(TableStore):
             meta_key(stream_id),
             expression,
             "attribute_not_exists(viewersChangedAtMs) OR viewersChangedAtMs <= :at",
+            values,
+        )
+
+    def set_policy(self, stream_id: str, policy: Policy | None, at_ms: int) -> bool:
+        """Attach (or, with None or an empty policy, remove) the stream's access policy, if `at_ms`
+        is not older than its last change. False: a newer change stands."""
+        text = policy_text(policy)
+        values: dict[str, Any] = {":at": n(at_ms), ":kind": s("stream")}
+        if text is None:
+            expression = "SET policyChangedAtMs = :at, kind = :kind REMOVE policy"
+        else:
+            expression = "SET policy = :policy, policyChangedAtMs = :at, kind = :kind"
+            values[":policy"] = s(text)
+        return update_if(
+            self._client,
+            self._table,
+            meta_key(stream_id),
+            expression,
+            "attribute_not_exists(policyChangedAtMs) OR policyChangedAtMs <= :at",
             values,
         )

@@ -29,6 +29,7 @@ from typing import Any, Literal
 from streamauth.logic.shards import SHARDS, shard_of, sharded_pk
 from streamauth.logic.totp import MAX_FAILURES
 from streamauth.models.common import Action
+from streamauth.models.policies import policy_text
 from streamauth.models.sessions import Session
 from streamauth.models.subscribers import Subscriber, id_of_key, key_id
 from streamauth.store.base import (
@@ -39,6 +40,7 @@ from streamauth.store.base import (
     batch_delete,
     call,
     get_n,
+    get_policy,
     get_s,
     merged_query,
     n,
@@ -46,6 +48,7 @@ from streamauth.store.base import (
     transact,
 )
 from streamauth.store.sessions import session_put
+from streamauth.store.tokens import REUSE_SECONDS
 
 PREFIX = "SUBS#"
 PROFILE = "SUB#"
@@ -170,6 +173,9 @@ class SubscriberStore(TableStore):
                 item[name] = s(value)
         if subscriber.totp_expiry_period_seconds is not None:
             item["totpExpiryPeriodSeconds"] = n(subscriber.totp_expiry_period_seconds)
+        policy = policy_text(subscriber.policy)
+        if policy is not None:
+            item["policy"] = s(policy)
         if sealed_secret:  # none: its codes come from the app's TOTP secret
             item["secret"] = s(sealed_secret)
         if subscriber.blocked_type is not None:  # a re-posted subscriber keeps its block
@@ -413,14 +419,30 @@ class SubscriberStore(TableStore):
         action: Action | None,
         expires: int,
         reseal: tuple[str, str] | None = None,
+        client: str | None = None,
+        reuse: bool = False,
     ) -> list[dict[str, Any]]:
         """The transaction items that accept a code for `step`: its step is newer than the last
         accepted (else it is a replay; our own retried write counts as done), the subscriber is
         still not blocked, and the guess counter starts afresh. Item 0 fails on a replay. With
         `reseal` (old, new): the sealed secret becomes `new`, only if it is still `old` (the code
-        was checked against it; a subscriber replaced meanwhile refuses the code)."""
-        accept_values: dict[str, Any] = {":step": n(step), ":aid": s(attempt_id)}
+        was checked against it; a subscriber replaced meanwhile refuses the code). `client`: the
+        identity (a hash) of a client its server authenticates twice; with `reuse`, the items
+        that accept the same step ONCE more for that client within REUSE_SECONDS."""
+        accept_values: dict[str, Any] = {":step": n(step), ":aid": s(attempt_id), ":atms": n(int(now * 1000))}
         replay_free = "(attribute_not_exists(lastStep) OR lastStep < :step OR acceptedBy = :aid)"
+        accepted_by = "lastStep = :step, acceptedBy = :aid, acceptedAtMs = :atms"
+        if client is not None:
+            accepted_by += ", acceptedClient = :client"
+            accept_values[":client"] = s(client)
+        forget = " REMOVE reusedBy" + ("" if client is not None else ", acceptedClient")
+        if reuse:  # the same step once more, by the client that had it accepted (see REUSE_SECONDS)
+            accept_values[":since"] = n(int((now - REUSE_SECONDS) * 1000))
+            replay_free = (
+                "(lastStep = :step AND acceptedClient = :client AND acceptedAtMs > :since AND acceptedBy <> :aid"
+                " AND (attribute_not_exists(reusedBy) OR reusedBy = :aid))"
+            )
+            accepted_by, forget = "reusedBy = :aid", ""
         reset: dict[str, Any] = {
             "UpdateExpression": "SET failures = :zero, lockouts = :zero ADD series :one",
             "ExpressionAttributeValues": {":zero": n(0), ":one": n(1)},
@@ -437,8 +459,7 @@ class SubscriberStore(TableStore):
                         "TableName": self._table,
                         "Key": reserved.key,
                         "UpdateExpression": (
-                            f"SET lastStep = :step, acceptedBy = :aid, failures = :zero, lockouts = :zero{sealed_set}"
-                            " ADD series :one"
+                            f"SET {accepted_by}, failures = :zero, lockouts = :zero{sealed_set} ADD series :one{forget}"
                         ),
                         "ConditionExpression": (
                             f"attribute_exists(pk) AND {replay_free} AND {blocked}{sealed_condition}"
@@ -460,7 +481,7 @@ class SubscriberStore(TableStore):
                 "Update": {
                     "TableName": self._table,
                     "Key": _state_key(stream_id, subscriber_id),
-                    "UpdateExpression": "SET lastStep = :step, acceptedBy = :aid, kind = :kind, #ttl = :ttl",
+                    "UpdateExpression": f"SET {accepted_by}, kind = :kind, #ttl = :ttl{forget}",
                     "ConditionExpression": replay_free,
                     "ExpressionAttributeNames": {"#ttl": TTL_ATTRIBUTE},
                     "ExpressionAttributeValues": {**accept_values, ":kind": s("subscriberState"), ":ttl": n(expires)},
@@ -482,13 +503,30 @@ class SubscriberStore(TableStore):
         expires: int,
         reseal: tuple[str, str] | None = None,
         session: Session | None = None,
+        client: str | None = None,
     ) -> NotAccepted | None:
         """Accept a code's step (and record the session it admits), in ONE transaction; None when
-        accepted, else why not."""
-        items = self._accept_items(
-            stream_id, subscriber_id, reserved, step, attempt_id, now, action=action, expires=expires, reseal=reseal
-        )
-        return self._accept(items, session, now)
+        accepted, else why not. A `client` (a server that authenticates one client twice: MediaMTX
+        over RTSP) may have the step it had accepted accepted once more within REUSE_SECONDS."""
+        refused: NotAccepted | None = None
+        for reuse in (False, True) if client is not None else (False,):
+            items = self._accept_items(
+                stream_id,
+                subscriber_id,
+                reserved,
+                step,
+                attempt_id,
+                now,
+                action=action,
+                expires=expires,
+                reseal=None if reuse else reseal,
+                client=client,
+                reuse=reuse,
+            )
+            refused = self._accept(items, session, now)
+            if refused is None or refused.also_failed:
+                return refused
+        return refused
 
     def _accept(
         self, accept_items: list[dict[str, Any]], session: Session | None = None, now: float = 0
@@ -534,4 +572,5 @@ def subscriber_of(item: dict[str, Any]) -> Subscriber:
         avg_audio_bitrate=get_n(item, "avgAudioBitrate") or 0,
         totp_expiry_period_seconds=get_n(item, "totpExpiryPeriodSeconds"),
         created_at_ms=get_n(item, "createdAtMs") or 0,
+        policy=get_policy(item),
     )

@@ -10,6 +10,7 @@ from typing import Any
 from streamauth.errors import StoreUnavailable
 from streamauth.logic.shards import SHARDS, shard_of, sharded_pk
 from streamauth.models.common import Action
+from streamauth.models.policies import Policy
 from streamauth.models.sessions import Session
 from streamauth.models.streams import StreamState
 from streamauth.models.tokens import Token
@@ -21,6 +22,7 @@ from streamauth.store.base import (
     batch_get,
     call,
     get_n,
+    get_policy,
     get_s,
     merged_query,
     n,
@@ -57,7 +59,8 @@ def token_key(stream_id: str, token_id: str) -> dict[str, Any]:
 
 
 class TokenStore(TableStore):
-    def put(self, token: Token, created_at_ms: int, issued_by: str | None = None) -> None:
+    def put(self, token: Token, created_at_ms: int, issued_by: str | None = None, policy: str | None = None) -> None:
+        """`policy`: the token's access policy as compact text (models/policies.py policy_text)."""
         item = {
             **token_key(token.stream_id, token.token_id),
             "kind": s("token"),
@@ -72,6 +75,8 @@ class TokenStore(TableStore):
             item["roomId"] = s(token.room_id)
         if issued_by is not None:
             item["issuedBy"] = s(issued_by)
+        if policy is not None:
+            item["policy"] = s(policy)
         try:
             call(
                 self._client.put_item,
@@ -169,14 +174,16 @@ class TokenStore(TableStore):
             return True
         return False
 
-    def confirm(self, stream_id: str, token_id: str) -> tuple[StreamState, str | None]:
-        """After a use: the stream's state and the service account that issued the token (None:
-        an operator), both read strongly consistent in ONE BatchGetItem."""
+    def confirm(self, stream_id: str, token_id: str) -> tuple[StreamState, str | None, Policy | None]:
+        """After a use: the stream's state, the service account that issued the token (None: an
+        operator) and the token's own access policy, read strongly consistent in ONE BatchGetItem."""
         token = token_key(stream_id, token_id)
         items = batch_get(self._client, self._table, [meta_key(stream_id), token])
         meta = next((i for i in items if get_s(i, "sk") == META_SK), None)
         used = next((i for i in items if get_s(i, "sk") == token["sk"]["S"]), None)
-        return state_of(meta), (get_s(used, "issuedBy") if used else None)
+        if used is None:
+            return state_of(meta), None, None
+        return state_of(meta), get_s(used, "issuedBy"), get_policy(used)
 
     def withdraw(self, session: Session | None) -> None:
         """Delete the session a consume recorded with its token when the admission is refused after
