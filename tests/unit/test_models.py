@@ -7,6 +7,7 @@ import pytest
 from streamauth.errors import BadRequest, http_status
 from streamauth.models.common import (
     MAX_JSON_DEPTH,
+    Action,
     parse_action,
     parse_int,
     parse_json_int,
@@ -152,3 +153,28 @@ def test_subscriber_type_that_is_not_play_or_publish_is_a_400(value: object) -> 
     with pytest.raises(BadRequest) as caught:
         CreateSubscriberRequest.parse("s", {"subscriberId": "alice", "type": value})
     assert caught.value.field == "type"
+
+
+@pytest.mark.parametrize(
+    ("client", "reuse"),
+    [(None, False), ("mediamtx\n\n10.0.0.5\ncam1", False), ("mediamtx\n\n10.0.0.5\ncam1", True)],
+    ids=["one-ask", "asks-twice", "asked-again"],
+)
+@pytest.mark.parametrize("action", [None, "play"], ids=["derived", "stored"])
+def test_a_code_acceptance_uses_every_value_it_names(client: str | None, reuse: bool, action: Action | None) -> None:
+    """DynamoDB refuses an ExpressionAttributeValue or Name that no expression uses (moto does
+    not): every placeholder the acceptance's writes send is used, in each of its forms."""
+    import re
+
+    from streamauth.store.subscribers import Counter, Reserved, SubscriberStore
+
+    store = SubscriberStore(object(), "t")
+    reserved = Reserved({"pk": {"S": "p"}, "sk": {"S": "s"}}, Counter())
+    items = store._accept_items(
+        "cam1", "alice", reserved, 7, "aid", 1_800_000_000.0, action=action, expires=1, client=client, reuse=reuse
+    )
+    for item in items:
+        update = item["Update"]
+        text = update["UpdateExpression"] + " " + update.get("ConditionExpression", "")
+        assert set(update.get("ExpressionAttributeValues", {})) == set(re.findall(r":\w+", text)), text
+        assert set(update.get("ExpressionAttributeNames", {})) == set(re.findall(r"#\w+", text)), text

@@ -443,6 +443,7 @@ class SubscriberStore(TableStore):
                 " AND (attribute_not_exists(reusedBy) OR reusedBy = :aid))"
             )
             accepted_by, forget = "reusedBy = :aid", ""
+            del accept_values[":atms"]  # DynamoDB refuses a value no expression uses
         reset: dict[str, Any] = {
             "UpdateExpression": "SET failures = :zero, lockouts = :zero ADD series :one",
             "ExpressionAttributeValues": {":zero": n(0), ":one": n(1)},
