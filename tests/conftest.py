@@ -90,6 +90,48 @@ class Aws:
         return boto3.client(service, region_name="us-east-1")  # type: ignore[call-overload]
 
 
+_PLACEHOLDER_FIELDS = ("UpdateExpression", "ConditionExpression", "KeyConditionExpression", "FilterExpression")
+
+
+def _unused_placeholders(request: dict[str, Any]) -> set[str]:
+    """The ExpressionAttributeValues and Names one DynamoDB request names but no expression of
+    it uses: DynamoDB refuses such a request (ValidationException); moto takes it."""
+    text = " ".join(str(request.get(f, "")) for f in (*_PLACEHOLDER_FIELDS, "ProjectionExpression"))
+    named = set(request.get("ExpressionAttributeValues") or {}) | set(request.get("ExpressionAttributeNames") or {})
+    return named - set(re.findall(r"[:#][A-Za-z0-9_]+", text))
+
+
+def _dynamodb_requests(operation: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    if operation in ("TransactWriteItems", "TransactGetItems"):
+        return [inner for item in params.get("TransactItems", []) for inner in item.values()]
+    if operation == "BatchGetItem":
+        return list((params.get("RequestItems") or {}).values())
+    return [params]
+
+
+def _refuse_unused_placeholders() -> None:
+    """Every DynamoDB call the tests make is refused as DynamoDB refuses it when it names a
+    placeholder no expression uses (at botocore, so the store's error mapping sees it)."""
+    from botocore.client import BaseClient
+    from botocore.exceptions import ClientError
+
+    original = getattr(BaseClient, "_make_api_call")  # noqa: B009 - botocore's private entry point
+    if getattr(original, "_streamauth_placeholders", False):
+        return
+
+    def checked(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        if self.meta.service_model.service_name == "dynamodb":
+            for request in _dynamodb_requests(operation, params):
+                unused = _unused_placeholders(request)
+                if unused:
+                    message = f"Value provided in ExpressionAttributeValues unused in expressions: keys: {unused}"
+                    raise ClientError({"Error": {"Code": "ValidationException", "Message": message}}, operation)
+        return original(self, operation, params)
+
+    checked._streamauth_placeholders = True  # type: ignore[attr-defined]
+    setattr(BaseClient, "_make_api_call", checked)  # noqa: B010
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     """moto's DynamoDB with the tables defined in template.yaml, the deployment secret, and
@@ -99,6 +141,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     from localapi import atomic
 
     atomic.install()
+    _refuse_unused_placeholders()
     iam.install()  # before the mock's boto3 session exists, so its clients check every call
     with mock_aws():
         import boto3

@@ -308,3 +308,24 @@ def test_the_injector_is_itself_honest(aws: Aws, faults: Faults) -> None:
     assert fault.hits == 0
     assert json.dumps(faults.sent) == '["PutItem"]'
     assert T0 > 0
+
+
+def test_a_placeholder_no_expression_uses_is_refused_as_dynamodb_refuses_it(aws: Aws) -> None:
+    """The tests' DynamoDB (moto) is strict where DynamoDB is and moto is not (tests/conftest.py):
+    a request naming an ExpressionAttributeValue no expression uses is a ValidationException."""
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as refused:
+        aws.client("dynamodb").update_item(
+            TableName=aws.table_name,
+            Key={"pk": {"S": "p"}, "sk": {"S": "s"}},
+            UpdateExpression="SET a = :a",
+            ExpressionAttributeValues={":a": {"N": "1"}, ":unused": {"N": "2"}},
+        )
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    aws.client("dynamodb").update_item(  # the same request without it is taken
+        TableName=aws.table_name,
+        Key={"pk": {"S": "p"}, "sk": {"S": "s"}},
+        UpdateExpression="SET a = :a",
+        ExpressionAttributeValues={":a": {"N": "1"}},
+    )

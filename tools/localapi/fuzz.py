@@ -96,6 +96,18 @@ PINNED = (
         for operation in ("issueToken", "issueJwtToken")
         for name, network in (("allowCidrs", "203.0.113.0/24,2001:db8::/32"), ("denyCidrs", "203.0.113.128/25"))
     ),
+    # the other policy lists: the parser trims spaces and caps their counts (5 protocols, 250
+    # countries, 10 origins), which their patterns do not say (the same `_OPEN`)
+    *(
+        (operation, f"query.{name}", value)
+        for operation in ("issueToken", "issueJwtToken")
+        for name, value in (
+            ("protocols", "rtmp,hls"),
+            ("allowCountries", "DE,FR"),
+            ("denyCountries", "RU"),
+            ("allowOrigins", "https://player.example.com"),
+        )
+    ),
     # a decision-log cursor is valid only as a listing handed it out (a hash over its position
     # and query), which no pattern can say: the first page; the tests hold the tampered ones
     ("listDecisions", "query.next", ""),
