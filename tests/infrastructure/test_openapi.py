@@ -97,6 +97,49 @@ def test_fuzzing_checks_that_spec_and_models_agree_both_ways() -> None:
     assert not {400, 413, 414, 415, 431} & set(fuzz.POSITIVE_DATA_STATUSES)
 
 
+def test_fuzzing_pins_each_value_with_its_parameters_type(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pinned value is written in the config as its parameter's type. Pinned as a string, an
+    integer read as breaking `type: integer`, so a negative case whose only fault was an unknown
+    query parameter (which the API ignores, as Ant Media does) was taken for a schema-violating
+    request accepted (CI, stop 26: `mediamtx-token?expireDate=…&=null`)."""
+    import tomllib
+
+    from localapi import fuzz
+
+    monkeypatch.setattr(fuzz, "CONFIG", tmp_path / "schemathesis.toml")
+    config = tomllib.loads(fuzz.write_config().read_text())
+    document = openapi.spec()
+
+    def resolved(node: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in node:
+            target: Any = document
+            for key in node["$ref"].removeprefix("#/").split("/"):
+                target = target[key]
+            node = target
+        return node
+
+    operations = {
+        operation["operationId"]: operation
+        for item in document["paths"].values()
+        for operation in item.values()
+        if isinstance(operation, dict) and "operationId" in operation
+    }
+    kinds = {"integer": int, "string": str}
+    pinned = [
+        (entry["include-operation-id"], entry["parameters"]) for entry in config["operations"] if "parameters" in entry
+    ]
+    assert {"issueMediaMtxToken", "issueToken"} <= {operation for operation, _ in pinned}
+    for operation_id, parameters in pinned:
+        for name, value in parameters.items():
+            location, _, parameter = name.partition(".")
+            schema = next(
+                p["schema"]
+                for p in map(resolved, operations[operation_id]["parameters"])
+                if p["in"] == location and p["name"] == parameter
+            )
+            assert isinstance(value, kinds[schema["type"]]), (operation_id, name, value)
+
+
 def _pattern(*path: str) -> str:
     node: Any = openapi.spec()
     for key in path:

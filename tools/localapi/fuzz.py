@@ -13,6 +13,7 @@ and the request models agreeing both ways: data the spec allows is not refused a
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -142,14 +143,20 @@ def write_config() -> Path:
     hook_secret = keys.key_of(keys.local_secret_strings(), "hookSecret")
     CONFIG.parent.mkdir(parents=True, exist_ok=True)
     now = int(time.time())
-    values = [*PINNED, *((operation, name, str(now + ahead)) for operation, name, ahead in AHEAD_PINNED)]
-    by_operation: dict[str, list[tuple[str, str]]] = {}
+    # An integer is written as one: pinned as the string "1796633457", a negative case whose only
+    # fault was an unknown query parameter read as also breaking `type: integer`, and its 200 as
+    # a schema-violating request accepted (CI, stop 26).
+    values: list[tuple[str, str, str | int]] = [
+        *PINNED,
+        *((operation, name, now + ahead) for operation, name, ahead in AHEAD_PINNED),
+    ]
+    by_operation: dict[str, list[tuple[str, str | int]]] = {}
     for operation, name, value in values:
         by_operation.setdefault(operation, []).append((name, value))
     pinned = (
         "".join(
             f'\n[[operations]]\ninclude-operation-id = "{operation}"\nparameters = {{ '
-            + ", ".join(f'"{name}" = "{value}"' for name, value in pairs)
+            + ", ".join(f'"{name}" = {json.dumps(value)}' for name, value in pairs)
             + " }\n"
             for operation, pairs in by_operation.items()
         )
