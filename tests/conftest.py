@@ -90,48 +90,6 @@ class Aws:
         return boto3.client(service, region_name="us-east-1")  # type: ignore[call-overload]
 
 
-_PLACEHOLDER_FIELDS = ("UpdateExpression", "ConditionExpression", "KeyConditionExpression", "FilterExpression")
-
-
-def _unused_placeholders(request: dict[str, Any]) -> set[str]:
-    """The ExpressionAttributeValues and Names one DynamoDB request names but no expression of
-    it uses: DynamoDB refuses such a request (ValidationException); moto takes it."""
-    text = " ".join(str(request.get(f, "")) for f in (*_PLACEHOLDER_FIELDS, "ProjectionExpression"))
-    named = set(request.get("ExpressionAttributeValues") or {}) | set(request.get("ExpressionAttributeNames") or {})
-    return named - set(re.findall(r"[:#][A-Za-z0-9_]+", text))
-
-
-def _dynamodb_requests(operation: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    if operation in ("TransactWriteItems", "TransactGetItems"):
-        return [inner for item in params.get("TransactItems", []) for inner in item.values()]
-    if operation == "BatchGetItem":
-        return list((params.get("RequestItems") or {}).values())
-    return [params]
-
-
-def _refuse_unused_placeholders() -> None:
-    """Every DynamoDB call the tests make is refused as DynamoDB refuses it when it names a
-    placeholder no expression uses (at botocore, so the store's error mapping sees it)."""
-    from botocore.client import BaseClient
-    from botocore.exceptions import ClientError
-
-    original = getattr(BaseClient, "_make_api_call")  # noqa: B009 - botocore's private entry point
-    if getattr(original, "_streamauth_placeholders", False):
-        return
-
-    def checked(self: Any, operation: str, params: dict[str, Any]) -> Any:
-        if self.meta.service_model.service_name == "dynamodb":
-            for request in _dynamodb_requests(operation, params):
-                unused = _unused_placeholders(request)
-                if unused:
-                    message = f"Value provided in ExpressionAttributeValues unused in expressions: keys: {unused}"
-                    raise ClientError({"Error": {"Code": "ValidationException", "Message": message}}, operation)
-        return original(self, operation, params)
-
-    checked._streamauth_placeholders = True  # type: ignore[attr-defined]
-    setattr(BaseClient, "_make_api_call", checked)  # noqa: B010
-
-
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     """moto's DynamoDB with the tables defined in template.yaml, the deployment secret, and
@@ -141,7 +99,6 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     from localapi import atomic
 
     atomic.install()
-    _refuse_unused_placeholders()
     iam.install()  # before the mock's boto3 session exists, so its clients check every call
     with mock_aws():
         import boto3
@@ -354,11 +311,14 @@ def operator_header() -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def issue_over_http(local_api: str, headers: dict[str, str], stream: str, action: str, kind: str = "token") -> str:
-    """A one-time (`token`) or JWT (`jwt-token`) stream token from the running local API."""
+def issue_over_http(
+    local_api: str, headers: dict[str, str], stream: str, action: str, kind: str = "token", **policy: str
+) -> str:
+    """A one-time (`token`) or JWT (`jwt-token`) stream token from the running local API, with the
+    access policy `policy` names (query parameters: allowCidrs="127.0.0.1/32", ...)."""
     reply = requests.get(
         f"{local_api}/v2/broadcasts/{stream}/{kind}",
-        params={"expireDate": str(int(time.time()) + 600), "type": action},
+        params={"expireDate": str(int(time.time()) + 600), "type": action, **policy},
         headers=headers,
         timeout=30,
     )

@@ -311,8 +311,9 @@ def test_the_injector_is_itself_honest(aws: Aws, faults: Faults) -> None:
 
 
 def test_a_placeholder_no_expression_uses_is_refused_as_dynamodb_refuses_it(aws: Aws) -> None:
-    """The tests' DynamoDB (moto) is strict where DynamoDB is and moto is not (tests/conftest.py):
-    a request naming an ExpressionAttributeValue no expression uses is a ValidationException."""
+    """The tests' and the local API's DynamoDB (moto) is strict where DynamoDB is and moto is not
+    (localapi/atomic.py): a request naming an ExpressionAttributeValue or Name no expression
+    uses is a ValidationException, in a transaction's part too."""
     from botocore.exceptions import ClientError
 
     with pytest.raises(ClientError) as refused:
@@ -323,6 +324,24 @@ def test_a_placeholder_no_expression_uses_is_refused_as_dynamodb_refuses_it(aws:
             ExpressionAttributeValues={":a": {"N": "1"}, ":unused": {"N": "2"}},
         )
     assert refused.value.response["Error"]["Code"] == "ValidationException"
+    with pytest.raises(ClientError) as refused_part:
+        aws.client("dynamodb").transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": aws.table_name,
+                        "Key": {"pk": {"S": "p"}, "sk": {"S": "s"}},
+                        "UpdateExpression": "SET a = :a",
+                        "ExpressionAttributeNames": {"#unused": "b"},
+                        "ExpressionAttributeValues": {":a": {"N": "1"}},
+                    }
+                }
+            ]
+        )
+    assert refused_part.value.response["Error"]["Code"] == "ValidationException"
+    assert "a" not in aws.client("dynamodb").get_item(
+        TableName=aws.table_name, Key={"pk": {"S": "p"}, "sk": {"S": "s"}}
+    ).get("Item", {})
     aws.client("dynamodb").update_item(  # the same request without it is taken
         TableName=aws.table_name,
         Key={"pk": {"S": "p"}, "sk": {"S": "s"}},

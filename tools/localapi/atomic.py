@@ -5,6 +5,10 @@ moto checks and writes in plain Python with no lock, so two threads can both pas
 condition. Serialising moto's DynamoDB requests restores the guarantee streamauth relies on
 (one-time tokens consumed exactly once), for the local runner and for the tests alike.
 
+It also refuses what DynamoDB refuses and moto takes: a request naming an ExpressionAttributeValue
+or Name that none of its expressions uses is a ValidationException in DynamoDB (a 5xx of ours in
+AWS), so `make run`, the e2e runs and the in-process tests all answer it as DynamoDB does.
+
 A TransactWriteItems that fails is undone as DynamoDB undoes it, but by putting back only
 what it could have changed (the items it names and the table's stream), not by restoring a
 deep copy of the whole table that moto takes before each of the transaction's actions: that
@@ -16,6 +20,8 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
+import re
 import threading
 from typing import Any
 
@@ -29,6 +35,49 @@ def install() -> None:
     _roll_back_only_what_transactions_touch()
 
 
+_PLACEHOLDER_FIELDS = (
+    "UpdateExpression",
+    "ConditionExpression",
+    "KeyConditionExpression",
+    "FilterExpression",
+    "ProjectionExpression",
+)
+
+
+def unused_placeholders(operation: str, params: dict[str, Any]) -> set[str]:
+    """The ExpressionAttributeValues and Names one DynamoDB request (each of a transaction's or
+    a batch read's parts) names but none of its expressions uses."""
+    if operation in ("TransactWriteItems", "TransactGetItems"):
+        requests = [inner for item in params.get("TransactItems", []) for inner in item.values()]
+    elif operation == "BatchGetItem":
+        requests = list((params.get("RequestItems") or {}).values())
+    else:
+        requests = [params]
+    unused: set[str] = set()
+    for request in requests:
+        text = " ".join(str(request.get(field, "")) for field in _PLACEHOLDER_FIELDS)
+        named = set(request.get("ExpressionAttributeValues") or {}) | set(request.get("ExpressionAttributeNames") or {})
+        unused |= named - set(re.findall(r"[:#][A-Za-z0-9_]+", text))
+    return unused
+
+
+def _refused_as_dynamodb_refuses(handler: Any) -> Any:
+    """DynamoDB's answer to a request naming a placeholder no expression uses; None otherwise."""
+    try:
+        params = json.loads(handler.body or "{}")
+    except (TypeError, ValueError):
+        return None
+    unused = unused_placeholders(handler._get_action(), params) if isinstance(params, dict) else set()
+    if not unused:
+        return None
+    keys = ", ".join(sorted(unused))
+    body = {
+        "__type": "com.amazonaws.dynamodb.v20120810#ValidationException",
+        "message": f"Value provided in ExpressionAttributeValues unused in expressions: keys: {{{keys}}}",
+    }
+    return 400, {"Content-Type": "application/x-amz-json-1.0", "status": 400}, json.dumps(body)
+
+
 def _lock_requests() -> None:
     """Lock each request whole, at moto's DynamoDB request handler, not at its backend: the
     handler deep-copies items too (update_item's "before" image), and a copy taken while
@@ -39,9 +88,12 @@ def _lock_requests() -> None:
     if getattr(original, "_streamauth_atomic", False):
         return
 
-    def locked(*args: Any, **kwargs: Any) -> Any:
+    def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        refused = _refused_as_dynamodb_refuses(self)
+        if refused is not None:
+            return refused
         with _LOCK:
-            return original(*args, **kwargs)
+            return original(self, *args, **kwargs)
 
     functools.update_wrapper(locked, original)
     locked._streamauth_atomic = True  # type: ignore[attr-defined]

@@ -29,12 +29,18 @@ import heapq
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from streamauth.errors import StoreUnavailable
 from streamauth.models.policies import Policy, policy_from_compact
 
 TTL_ATTRIBUTE = "expiresAt"
+# A credential that admits once (a one-time token, a subscriber's code step) is accepted ONCE more
+# for the same client within this window: MediaMTX authenticates an RTSP read at DESCRIBE and
+# again at SETUP. One client, one more authentication, whatever the concurrency.
+REUSE_SECONDS = 10
+
+_Refused = TypeVar("_Refused")
 # Retry jitter from the OS, not a seeded generator: under Lambda SnapStart every environment
 # restored from one snapshot would otherwise draw the same jitter and retry in step.
 _JITTER = random.SystemRandom()
@@ -160,6 +166,21 @@ def transact(client: Any, items: list[dict[str, Any]], sleep: Callable[[float], 
     The SDK's own retry of a transaction reuses its ClientRequestToken, so a retried transaction
     that was applied is not applied twice."""
     retry_conflicts(lambda: call(client.transact_write_items, TransactItems=items), sleep)
+
+
+def use_or_reuse(
+    attempt: Callable[[bool], _Refused | None], client: str | None, final: Callable[[_Refused], bool] = lambda _: False
+) -> _Refused | None:
+    """The one "use, or reuse once by the same client" sequence: `attempt(False)` writes the use;
+    when it is refused and the asker names a `client`, `attempt(True)` writes the reuse (see
+    REUSE_SECONDS). None when one was accepted, else the last refusal; a `final` refusal (the
+    write failed for another reason than the credential's state) is not retried as a reuse."""
+    refused: _Refused | None = None
+    for reuse in (False, True) if client is not None else (False,):
+        refused = attempt(reuse)
+        if refused is None or final(refused):
+            return refused
+    return refused
 
 
 def retry_conflicts(write: Callable[[], Any], sleep: Callable[[float], None] = time.sleep) -> None:

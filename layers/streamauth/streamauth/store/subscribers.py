@@ -33,6 +33,7 @@ from streamauth.models.policies import policy_text
 from streamauth.models.sessions import Session
 from streamauth.models.subscribers import Subscriber, id_of_key, key_id
 from streamauth.store.base import (
+    REUSE_SECONDS,
     TTL_ATTRIBUTE,
     ConditionFailed,
     TableStore,
@@ -46,9 +47,9 @@ from streamauth.store.base import (
     n,
     s,
     transact,
+    use_or_reuse,
 )
 from streamauth.store.sessions import session_put
-from streamauth.store.tokens import REUSE_SECONDS
 
 PREFIX = "SUBS#"
 PROFILE = "SUB#"
@@ -509,25 +510,27 @@ class SubscriberStore(TableStore):
         """Accept a code's step (and record the session it admits), in ONE transaction; None when
         accepted, else why not. A `client` (a server that authenticates one client twice: MediaMTX
         over RTSP) may have the step it had accepted accepted once more within REUSE_SECONDS."""
-        refused: NotAccepted | None = None
-        for reuse in (False, True) if client is not None else (False,):
-            items = self._accept_items(
-                stream_id,
-                subscriber_id,
-                reserved,
-                step,
-                attempt_id,
+        return use_or_reuse(
+            lambda reuse: self._accept(
+                self._accept_items(
+                    stream_id,
+                    subscriber_id,
+                    reserved,
+                    step,
+                    attempt_id,
+                    now,
+                    action=action,
+                    expires=expires,
+                    reseal=None if reuse else reseal,
+                    client=client,
+                    reuse=reuse,
+                ),
+                session,
                 now,
-                action=action,
-                expires=expires,
-                reseal=None if reuse else reseal,
-                client=client,
-                reuse=reuse,
-            )
-            refused = self._accept(items, session, now)
-            if refused is None or refused.also_failed:
-                return refused
-        return refused
+            ),
+            client,
+            final=lambda refused: refused.also_failed,
+        )
 
     def _accept(
         self, accept_items: list[dict[str, Any]], session: Session | None = None, now: float = 0

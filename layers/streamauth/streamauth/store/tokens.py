@@ -15,6 +15,7 @@ from streamauth.models.sessions import Session
 from streamauth.models.streams import StreamState
 from streamauth.models.tokens import Token
 from streamauth.store.base import (
+    REUSE_SECONDS,
     TTL_ATTRIBUTE,
     ConditionFailed,
     TableStore,
@@ -30,13 +31,13 @@ from streamauth.store.base import (
     s,
     transact,
     update_if,
+    use_or_reuse,
 )
 from streamauth.store.sessions import delete_session, session_put
 from streamauth.store.streams import META_SK, meta_key, state_of
 
 PREFIX = "TOKENS#"
 TOKEN_PREFIX = "TOKEN#"
-REUSE_SECONDS = 10
 # A one-time token may be used while it exists, was made at that time, is of the action and live.
 _LIVE = "attribute_exists(pk) AND createdAtMs = :created AND #type = :type AND expireDate > :now"
 
@@ -161,18 +162,20 @@ class TokenStore(TableStore):
         records `session` with it: true for exactly one caller however many race; false when it
         is unknown, expired, used or of another type. A client named by `use` may use it once
         more within REUSE_SECONDS (one more request)."""
-        writes = [self._use] if use.client is None else [self._use, self._reuse]
-        for write in writes:
+
+        def attempt(reuse: bool) -> bool | None:  # None: used; True: refused
+            write = self._reuse if reuse else self._use
             update = write(stream_id, token_id, created_at_ms, action, now, use)
             try:
                 if session is not None:
                     transact(self._client, [{"Update": update}, session_put(self._table, session, now)])
                 else:
-                    retry_conflicts(lambda update=update: call(self._client.update_item, **update))  # type: ignore[misc]
+                    retry_conflicts(lambda: call(self._client.update_item, **update))
             except (TransactionCanceled, ConditionFailed):
-                continue
-            return True
-        return False
+                return True
+            return None
+
+        return use_or_reuse(attempt, use.client) is None
 
     def confirm(self, stream_id: str, token_id: str) -> tuple[StreamState, str | None, Policy | None]:
         """After a use: the stream's state, the service account that issued the token (None: an
