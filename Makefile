@@ -159,8 +159,9 @@ $(DOCS_STATIC)/openapi.json: openapi.yaml $(DOCS_STAMP) $(RUN_STAMP)
 	cp .build/docs-ui/node_modules/swagger-ui-dist/{swagger-ui-bundle.js,swagger-ui.css} $(DOCS_STATIC)/
 	$(PY) -c 'import json, yaml; print(json.dumps(yaml.safe_load(open("openapi.yaml"))))' > $@
 
-build: $(SAM) $(if $(NPM),$(DOCS_STATIC)/openapi.json) $(CONSOLE_DEPS) ## sam build (no Docker), with the docs page's and the console's files
+build: $(SAM) $(RUN_STAMP) $(if $(NPM),$(DOCS_STATIC)/openapi.json) $(CONSOLE_DEPS) ## sam build (no Docker), with the docs page's and the console's files, then bytecode for all the built code (cold starts compile nothing)
 	SAM_CLI_TELEMETRY=0 $(SAM) build
+	$(PY) -m localapi.bytecode .aws-sam/build
 
 deploy: build ## sam deploy --guided
 	SAM_CLI_TELEMETRY=0 $(SAM) deploy --guided

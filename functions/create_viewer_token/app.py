@@ -16,4 +16,4 @@ def create_viewer_token() -> ApiResponse:
 
 lambda_handler = handler(app)
 # SnapStart: imports and builds before the snapshot, refreshes after a restore (streamauth/priming.py)
-priming.snapstart()
+priming.snapstart(reads=(priming.VIEWER_SIGNING_KEY,))

@@ -15,4 +15,4 @@ def hook(hookSecret: str) -> ApiResponse:  # noqa: N803 - the path parameter
 
 lambda_handler = handler(app)
 # SnapStart: imports and builds before the snapshot, refreshes after a restore (streamauth/priming.py)
-priming.snapstart("streamauth.service.access")
+priming.snapstart("streamauth.service.access", reads=(priming.HOOK_SECRET,))

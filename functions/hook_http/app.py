@@ -14,4 +14,4 @@ def hook(hookSecret: str) -> ApiResponse:  # noqa: N803 - the path parameter
 
 lambda_handler = handler(app)
 # SnapStart: imports and builds before the snapshot, refreshes after a restore (streamauth/priming.py)
-priming.snapstart("streamauth.models.playback", "streamauth.service.playback")
+priming.snapstart("streamauth.models.playback", "streamauth.service.playback", reads=(priming.HOOK_SECRET,))

@@ -4,14 +4,17 @@ them)."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from localapi.runtime import free_port
 from tests.conftest import ROOT
@@ -92,6 +95,53 @@ def publish_args(url: str, seconds: int) -> list[str]:
 
 
 def play_args(url: str, seconds: int = 1) -> list[str]:
-    """Read `seconds` of the stream, as a viewer's player would."""
+    """Read `seconds` of the stream, as a viewer's player would. Its first second tells ffmpeg the
+    stream's codecs (publish_args' keyframe interval): ffmpeg's default of 5 s made every play 5 s
+    longer."""
     assert FFMPEG is not None
-    return [FFMPEG, "-hide_banner", "-loglevel", "error", "-i", url, "-t", str(seconds), "-f", "null", "-"]
+    probe = ["-analyzeduration", "1000000"]  # microseconds
+    return [FFMPEG, "-hide_banner", "-loglevel", "error", *probe, "-i", url, "-t", str(seconds), "-f", "null", "-"]
+
+
+@contextmanager
+def relay_from(source: str, url: str) -> Iterator[str]:
+    """`url` (rtmp://127.0.0.1:<port>/<app>) as reached from the loopback address `source`
+    (127.0.0.2): a TCP relay that listens on `source` and opens each connection to the server
+    from `source`, so the server's peer (nginx-rtmp's `addr`) is `source`. Debian's ffmpeg 5.1
+    has no local-address option (`ffmpeg -h protocol=tcp` lists none), so the client stays real
+    ffmpeg and the relay only picks its source address. Yields the URL to give ffmpeg."""
+    target = urlsplit(url)
+    assert target.hostname is not None and target.port is not None
+    listener = socket.create_server((source, 0))
+    open_sockets: list[socket.socket] = [listener]
+
+    def pump(reader: socket.socket, writer: socket.socket) -> None:
+        try:
+            while data := reader.recv(65536):
+                writer.sendall(data)
+        except OSError:
+            pass
+        finally:  # pass the end on: either side closing ends the other
+            for side in (writer, reader):
+                with contextlib.suppress(OSError):
+                    side.shutdown(socket.SHUT_RDWR)
+
+    def serve() -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:  # closed: the relay is over
+                return
+            upstream = socket.create_connection((target.hostname, target.port), source_address=(source, 0))
+            open_sockets.extend((client, upstream))
+            for reader, writer in ((client, upstream), (upstream, client)):
+                threading.Thread(target=pump, args=(reader, writer), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield target._replace(netloc=f"{source}:{listener.getsockname()[1]}").geturl()
+    finally:
+        for sock in open_sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()

@@ -3,10 +3,15 @@ tests/e2e/test_docs_browser.py drives Swagger UI), with real nginx-rtmp and ffmp
 (tests/e2e/rtmp.py, as tests/e2e/test_live_revocation.py): sign in; create a subscriber and see
 its TOTP secret once, as text and as the QR code of its otpauth:// URI; publish with its code;
 see the session appear; block the subscriber; see the session end and the refusal in the
-decision log (or the console's message that this API has none yet); revoke a stream's tokens
-and see its sessions go. And: every action goes through the API with the signed-in credential
-(a `read`-only service account is shown the API's 403), nothing comes from another origin, no
-URL ever holds the credential. Screenshots of each view: .build/console-screenshots/; the
+decision log (or the console's message that this API has none yet); unblock it and end its new
+session from the console; revoke a stream's tokens and see its sessions go; delete the
+subscriber. And: the stream's policy saved (and refused: not JSON, a field the API refuses) and
+removed; the next pages of tokens and decisions; a session ended, and one already gone ("Nothing
+changed"); service accounts created, rotated and deleted, each key shown once; the signing keys
+and their next scheduled rotation. Each step asserts what the page shows and, where it matters,
+what the API then holds. Every action goes through the API with the signed-in credential (a
+`read`-only service account is shown the API's 403), nothing comes from another origin, no URL
+ever holds the credential. Screenshots of each view: .build/console-screenshots/; the
 page's weight and first render: .build/console-page.json."""
 
 from __future__ import annotations
@@ -23,8 +28,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import ROOT
-from tests.e2e.rtmp import NGINX_AVAILABLE, publish_args, start_nginx
+from tests.conftest import ROOT, issue_over_http
+from tests.e2e.rtmp import NGINX_AVAILABLE, hook_url, publish_args, start_nginx
 from tests.e2e.test_hls import BROWSER_READY, CHROMIUM, NODE, NPM_PREFIX
 
 pytestmark = [
@@ -38,6 +43,7 @@ QR_ENCODER = ROOT / "functions" / "console" / "static" / "uqr.mjs"
 QR_DECODER = NPM_PREFIX / "node_modules" / "qr"  # `make browser`: reads the QR back
 NOTIFY_UPDATE = 3  # seconds: nginx-rtmp's on_update period, short so a block drops a session soon
 EXPECTED_STATUS = "Failed to load resource: the server responded with a status of"
+PAGE = 50  # the console's page of a list
 
 
 class Console:
@@ -118,6 +124,46 @@ def _ended(process: subprocess.Popen[bytes], seconds: float) -> bool:
     return True
 
 
+def _played(local_api: str, stream: str, token: str, client: int) -> str:
+    """A player admitted with `token` as nginx-rtmp's on_play asks (no nginx needed): its session id."""
+    reply = requests.post(
+        f"{hook_url(local_api)}/nginx-rtmp",
+        data={
+            "app": "live",
+            "call": "play",
+            "name": stream,
+            "addr": "127.0.0.1",
+            "clientid": str(client),
+            "token": token,
+        },
+        timeout=30,
+    )
+    assert reply.status_code == 200, reply.text
+    return str(reply.json()["reason"])
+
+
+def _sessions(local_api: str, headers: dict[str, str], stream: str) -> list[dict[str, Any]]:
+    reply = requests.get(f"{local_api}/v2/broadcasts/{stream}/sessions", headers=headers, timeout=30)
+    assert reply.status_code == 200, reply.text
+    found: list[dict[str, Any]] = reply.json()
+    return found
+
+
+def _all_decisions(local_api: str, headers: dict[str, str], stream: str) -> list[dict[str, Any]]:
+    """Every decision about `stream`, page after page (`next`), as the API lists them."""
+    found: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": PAGE}
+    while True:
+        reply = requests.get(
+            f"{local_api}/v2/broadcasts/{stream}/decisions", params=params, headers=headers, timeout=30
+        )
+        assert reply.status_code == 200, reply.text
+        found += reply.json()["decisions"]
+        if not reply.json()["next"]:
+            return found
+        params["next"] = reply.json()["next"]
+
+
 def _quiet(report: dict[str, Any]) -> None:
     """Nothing from another origin, no URL with the credential, no console error but the
     refusals the test provoked (Chromium logs a failed fetch's status)."""
@@ -194,6 +240,29 @@ def test_an_operator_sees_a_subscriber_publish_blocks_it_and_revokes_a_streams_t
             else:
                 assert decisions["found"], decisions["body"]
 
+            # Unblocked in the console: the API holds no block, and it publishes again (with the
+            # next step's code: a step once accepted is never accepted again).
+            unblocked = browser.do("unblock", id=subscriber, screenshot="07b-subscriber-unblocked")
+            assert f"{subscriber} is unblocked" in unblocked["status"] and "\tno\t" in unblocked["row"]
+            profile = requests.get(
+                f"{local_api}/v2/broadcasts/{stream}/subscribers/{subscriber}", headers=operator_header, timeout=30
+            ).json()
+            assert profile["blockedType"] is None and profile["blockedUntilUnitTimeStampMs"] == 0
+            browser.do("view", name="sessions")
+            url = f"{rtmp}/{stream}?subscriberId={subscriber}&subscriberCode={_code(secret, time.time() + 60)}"
+            publisher = subprocess.Popen(publish_args(url, 120), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            processes.append(publisher)
+            browser.do("waitSession", containing=f"subscriber {subscriber}", present=True)
+
+            # Ended in the console: its row goes at once, nginx-rtmp drops it at its next renew.
+            ended = browser.do(
+                "endSession", containing=f"subscriber {subscriber}", screenshot="07c-session-ended-by-operator"
+            )
+            assert ended["rows"] == 0 and "No live sessions." in ended["body"]
+            assert _ended(publisher, NOTIFY_UPDATE + 10), "still publishing after the operator ended it"
+            live = requests.get(f"{local_api}/v2/broadcasts/{stream}/sessions", headers=operator_header, timeout=30)
+            assert live.status_code == 200 and live.json() == []
+
             # A publish token issued in the console, a publisher using it, then every token of
             # the stream revoked from the console: the session goes.
             token = browser.do("issueTokens", kinds=["token"], type="publish")["issued"][0]
@@ -209,6 +278,15 @@ def test_an_operator_sees_a_subscriber_publish_blocks_it_and_revokes_a_streams_t
             assert any("Revoke every token of console1" in d for d in revoked["dialogs"])
             assert _ended(publisher, NOTIFY_UPDATE + 10), "still publishing after the revocation"
             browser.do("waitSession", containing="token", present=False, screenshot="10-sessions-after-revoke")
+
+            # Deleted in the console (after its confirm): the row goes, and so does the API's record.
+            deleted = browser.do("deleteSubscriber", id=subscriber, screenshot="10b-subscriber-deleted")
+            assert any(f"Delete subscriber {subscriber} of {stream}?" in d for d in deleted["dialogs"])
+            record = requests.get(
+                f"{local_api}/v2/broadcasts/{stream}/subscribers/{subscriber}", headers=operator_header, timeout=30
+            )
+            assert record.status_code == 404, record.text
+            assert f"{subscriber} is deleted." in deleted["body"] and f"\n{subscriber}\t" not in deleted["body"]
             _quiet(browser.close())
     finally:
         for process in processes:
@@ -258,7 +336,37 @@ def test_every_view_signs_in_either_way_and_the_apis_scopes_apply(
         schedule = requests.get(f"{local_api}/api/v1/signing-keys", headers=operator_header, timeout=30).json()
         assert [k["kid"] for k in schedule["keys"]] == [k["kid"] for k in jwks]
         assert all(f"{k['kid']}\t{k['state']}\t" in keys for k in schedule["keys"]), keys
-        assert "Next rotation: " in keys
+        # the next scheduled rotation: none on the local API (no RotationSchedule: make rotate-keys) ...
+        assert schedule["nextRotationAt"] is None and schedule["rotationDays"] is None
+        assert "Next scheduled rotation\nnone scheduled on this API: rotate by hand with make rotate-keys" in keys
+        # ... and a deployed stack's, Secrets Manager's date, as the API would answer it there
+        due = int(time.time()) + 12 * 86_400
+        deployed = browser.do(
+            "keysScheduled", nextRotationAt=due, rotationDays=30, screenshot="13b-signing-keys-scheduled"
+        )
+        day = time.strftime("%Y-%m-%d", time.gmtime(due))
+        assert f"Next scheduled rotation\n{day} (UTC), at an hour Secrets Manager picks that day" in deployed["body"]
+        assert "Rotates every\n30 days (SigningRotationDays), counted from the last rotation" in deployed["body"]
+
+        # The stream's access policy: saved from the JSON typed in (the API then holds it and the
+        # page shows it as stored), a malformed one refused in the page, one the API refuses shown
+        # with its field, and removed after its confirm.
+        policy_url = f"{local_api}/v2/broadcasts/{stream}/policy"
+        saved = browser.do(
+            "savePolicy", policy='{"allowCidrs": ["127.0.0.0/8"], "maxSessions": 5}', screenshot="11b-policy-saved"
+        )
+        assert not saved["error"] and f"{stream}'s access policy is saved" in saved["news"], saved
+        stored = requests.get(policy_url, headers=operator_header, timeout=30).json()["policy"]
+        assert stored["allowCidrs"] == ["127.0.0.0/8"] and stored["maxSessions"] == 5
+        assert json.loads(saved["shown"]) == stored
+        not_json = browser.do("savePolicy", policy='{"allowCidrs": ', screenshot="11c-policy-not-json")
+        assert not_json["error"] and "The policy is not JSON" in not_json["news"]
+        refused = browser.do("savePolicy", policy='{"maxSessions": -1}')
+        assert refused["error"] and "maxSessions" in refused["news"] and "Correct the field" in refused["news"]
+        assert requests.get(policy_url, headers=operator_header, timeout=30).json()["policy"] == stored  # unchanged
+        removed = browser.do("removePolicy", screenshot="11d-policy-removed")
+        assert removed["shown"] == "" and any(f"Remove {stream}'s access policy?" in d for d in removed["dialogs"])
+        assert requests.get(policy_url, headers=operator_header, timeout=30).json()["policy"] is None
 
         opened = browser.do("openClose")
         assert "is open" in opened["opened"] and "is closed" in opened["closed"]
@@ -273,6 +381,43 @@ def test_every_view_signs_in_either_way_and_the_apis_scopes_apply(
         issued = browser.do("issueTokens", kinds=["token", "jwt-token"], type="play", screenshot="14-tokens")
         one_time, jwt = issued["issued"]
         assert any(one_time in row for row in issued["listed"]) and jwt.count(".") == 2
+
+        # More live tokens than a page: the first PAGE, then the rest under "Next 50 tokens".
+        for _ in range(PAGE + 4):
+            issue_over_http(local_api, operator_header, stream, "play")
+        paged = browser.do("nextPage", name="tokens", button=f"Next {PAGE} tokens", screenshot="14b-tokens-next-page")
+        listed = [
+            t["tokenId"]
+            for offset in (0, PAGE)
+            for t in requests.get(
+                f"{local_api}/v2/broadcasts/{stream}/tokens/list/{offset}/{PAGE}", headers=operator_header, timeout=30
+            ).json()
+        ]
+        assert (paged["before"], paged["after"]) == (PAGE, len(listed)) == (PAGE, PAGE + 5)
+        assert sorted(row.split("\t")[0] for row in paged["rows"]) == sorted(listed)  # each once, none missing
+        assert not paged["stillMore"] and f"{PAGE + 5} live stored tokens: no more." in paged["body"]
+
+        # A live session (a player admitted by the hook, as nginx-rtmp asks), ended in the console.
+        # One already ended elsewhere while its row was still drawn: the page says nothing changed.
+        first = issue_over_http(local_api, operator_header, stream, "play")
+        assert _played(local_api, stream, first, 1) == "allowed"
+        (live,) = _sessions(local_api, operator_header, stream)
+        browser.do("waitSession", containing=live["sessionId"], present=True)
+        browser.do("pauseSessions", paused=True)
+        ended = requests.delete(
+            f"{local_api}/v2/broadcasts/{stream}/sessions/{live['sessionId']}", headers=operator_header, timeout=30
+        )
+        assert ended.json()["success"] is True
+        stale = browser.do("endSession", containing=live["sessionId"], expectError=True, screenshot="12b-session-gone")
+        assert stale["alert"].startswith("Nothing changed: no live session") and "Reload the view" in stale["alert"]
+        browser.do("pauseSessions", paused=False)
+        second = issue_over_http(local_api, operator_header, stream, "play")
+        assert _played(local_api, stream, second, 2) == "allowed"
+        (live,) = _sessions(local_api, operator_header, stream)
+        browser.do("waitSession", containing=live["sessionId"], present=True, screenshot="12c-session-live")
+        gone = browser.do("endSession", containing=live["sessionId"], screenshot="12d-session-ended")
+        assert gone["rows"] == 0 and "The session is ended" in gone["body"]
+        assert _sessions(local_api, operator_header, stream) == []
         browser.do("view", name="subscribers")
         assert browser.do("a11y") == {"unlabelled": [], "nameless": [], "lowContrast": []}
         browser.do("createSubscriber", id="console-viewer")
@@ -293,12 +438,42 @@ def test_every_view_signs_in_either_way_and_the_apis_scopes_apply(
         stored = browser.do("signOut")["stored"]
         assert "streamauth.console.credential" not in stored
 
-        # Back as the operator: rotate the account's key (the new one shown once), delete it.
+        # Back as the operator: rotate the account's key (the new one shown once, and it is the
+        # key the API now takes), delete it (its row and the API's record go). (The old key was
+        # used, so the gateway's authorizer cache may take it for 60 s more: not asserted here.)
         browser.do("signIn", credential=_token(operator_header))
-        rotated = browser.do("rotateAccount", name=account)["key"]
-        assert len(rotated) == 40 and rotated != key
-        browser.do("deleteAccount", name=account)
+        accounts_url = f"{local_api}/api/v1/service-accounts"
+        rotated = browser.do("rotateAccount", name=account, screenshot="16b-service-account-rotated")
+        assert len(rotated["key"]) == 40 and rotated["key"] != key and rotated["goneAfterDone"]
+        assert f"{account} has a new key." in rotated["news"]
+        assert any(f"Rotate {account}'s key?" in d for d in rotated["dialogs"])
+        me = requests.get(
+            f"{local_api}/api/v1/users/me", headers={"Authorization": f"Token {rotated['key']}"}, timeout=30
+        )
+        assert me.status_code == 200 and me.json()["name"] == account
+        listed_accounts = requests.get(accounts_url, headers=operator_header, timeout=30).text
+        assert account in listed_accounts and key not in listed_accounts and rotated["key"] not in listed_accounts
+        deleted = browser.do("deleteAccount", name=account, screenshot="16c-service-account-deleted")
+        assert f"{account} is deleted." in deleted["body"]
+        assert any(f"Delete {account}?" in d for d in deleted["dialogs"])
+        assert account not in requests.get(accounts_url, headers=operator_header, timeout=30).text
+
+        # More decisions than a page (refused validations of tokens streamauth never made):
+        # the newest PAGE, then the older ones under "Older decisions", as the API pages them.
+        for n in range(PAGE + 5):
+            requests.post(
+                f"{local_api}/v2/broadcasts/validate-token",
+                json={"tokenId": f"never-made-{n:04d}", "streamId": stream, "type": "play"},
+                headers=operator_header,
+                timeout=30,
+            )
         browser.do("view", name="decisions", screenshot="18-decisions")
+        older = browser.do("nextPage", name="decisions", button="Older decisions", screenshot="18b-decisions-older")
+        every = _all_decisions(local_api, operator_header, stream)
+        assert PAGE + 5 <= len(every) <= 2 * PAGE, len(every)  # two pages: what one click shows
+        assert (older["before"], older["after"]) == (PAGE, len(every)) and not older["stillMore"]
+        assert "No older decisions." in older["body"]
+        assert sum("\tinvalid_token\t" in r for r in older["rows"]) >= PAGE + 5
         _quiet(browser.close())
     requests.delete(f"{local_api}/v2/broadcasts/{stream}/subscribers", headers=operator_header, timeout=30)
     requests.delete(f"{local_api}/v2/broadcasts/{stream}/tokens", headers=operator_header, timeout=30)

@@ -53,6 +53,49 @@ def wait_for(what: str, found: Callable[[], Any], seconds: float = KICK_WAIT, lo
 
 
 @dataclass
+class Bus:
+    """What a running local API puts on its event bus: a rule sends every `streamauth` event to an
+    SQS queue of the runner's moto, read as a subscriber of the bus would (observe_bus)."""
+
+    sqs: Any  # a boto3 client on the runner's moto
+    queue: str
+    observed: list[dict[str, Any]] = field(default_factory=list)
+
+    def published(self, detail_type: str, **detail: Any) -> list[dict[str, Any]]:
+        """The events of that type (and detail) the change publisher put on the bus so far."""
+        while True:
+            messages = self.sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+                "Messages", []
+            )
+            if not messages:
+                break
+            for message in messages:
+                self.observed.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=message["ReceiptHandle"])
+        return [
+            e
+            for e in self.observed
+            if e["detail-type"] == detail_type and all(e["detail"].get(k) == v for k, v in detail.items())
+        ]
+
+
+def observe_bus(log: Path) -> Bus:
+    """An observer of the event bus of the local API whose output is `log` (from now on)."""
+    import boto3
+
+    moto = wait_for("the stream feed", lambda: moto_endpoint(log.read_text()), 60)  # printed once it runs
+    aws = {"region_name": "us-east-1", "endpoint_url": moto}
+    aws.update(aws_access_key_id="testing", aws_secret_access_key="testing")
+    events, sqs = boto3.client("events", **aws), boto3.client("sqs", **aws)  # type: ignore[call-overload]
+    queue = sqs.create_queue(QueueName=OBSERVER)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = tpl.parameter_defaults()["EventBusName"]
+    events.put_rule(Name=OBSERVER, EventBusName=bus, EventPattern=json.dumps({"source": ["streamauth"]}))
+    events.put_targets(Rule=OBSERVER, EventBusName=bus, Targets=[{"Id": "observed", "Arn": queue_arn}])
+    return Bus(sqs, queue)
+
+
+@dataclass
 class PushApi:
     url: str
     operator: dict[str, str]
@@ -60,28 +103,11 @@ class PushApi:
     srs: FakeSrs
     mtx: FakeMediaMtx
     ams: FakeAntMedia
-    events: Any  # boto3 clients on the runner's moto
-    sqs: Any
-    observed_queue: str
+    bus: Bus
     log: Path
-    observed: list[dict[str, Any]] = field(default_factory=list)
 
     def published(self, detail_type: str, **detail: Any) -> list[dict[str, Any]]:
-        """The events of that type (and detail) the change publisher put on the bus so far."""
-        while True:
-            messages = self.sqs.receive_message(
-                QueueUrl=self.observed_queue, MaxNumberOfMessages=10, WaitTimeSeconds=0
-            ).get("Messages", [])
-            if not messages:
-                break
-            for message in messages:
-                self.observed.append(json.loads(message["Body"]))
-                self.sqs.delete_message(QueueUrl=self.observed_queue, ReceiptHandle=message["ReceiptHandle"])
-        return [
-            e
-            for e in self.observed
-            if e["detail-type"] == detail_type and all(e["detail"].get(k) == v for k, v in detail.items())
-        ]
+        return self.bus.published(detail_type, **detail)
 
     def get(self, path: str, **params: str) -> requests.Response:
         return requests.get(f"{self.url}{path}", params=params, headers=self.operator, timeout=30)
@@ -113,8 +139,6 @@ def _localapi(env: dict[str, str], *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def push_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PushApi]:
-    import boto3
-
     srs = FakeSrs(username=SRS_USER, password=SRS_PASSWORD)
     mtx = FakeMediaMtx(username=MTX_USER, password=MTX_PASSWORD)
     ams = FakeAntMedia(jwt=AMS_JWT)
@@ -130,20 +154,12 @@ def push_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PushApi]:
     try:
         with running_local_api(home / "local-api.log", home / "iam", **{keys.SECRETS_ENV: str(secrets_file)}) as api:
             log = api.log
-            moto = wait_for("the stream feed", lambda: moto_endpoint(log.read_text()), 60)  # printed once it runs
             operator = {"Authorization": f"Bearer {_localapi(api.env, 'admin-token')}"}
             hooks = _localapi(api.env, "hook-url", "--base", api.url)
-            aws = {"region_name": "us-east-1", "endpoint_url": moto}
-            aws.update(aws_access_key_id="testing", aws_secret_access_key="testing")
-            events, sqs = boto3.client("events", **aws), boto3.client("sqs", **aws)  # type: ignore[call-overload]
-            queue = sqs.create_queue(QueueName=OBSERVER)["QueueUrl"]
-            queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            bus = tpl.parameter_defaults()["EventBusName"]
-            events.put_rule(Name=OBSERVER, EventBusName=bus, EventPattern=json.dumps({"source": ["streamauth"]}))
-            events.put_targets(Rule=OBSERVER, EventBusName=bus, Targets=[{"Id": "observed", "Arn": queue_arn}])
-            yield PushApi(api.url, operator, hooks, srs, mtx, ams, events, sqs, queue, log)
-            dead = sqs.get_queue_url(QueueName="streamauth-local-dlq")["QueueUrl"]
-            parked = sqs.receive_message(QueueUrl=dead, MaxNumberOfMessages=10).get("Messages", [])
+            bus = observe_bus(log)
+            yield PushApi(api.url, operator, hooks, srs, mtx, ams, bus, log)
+            dead = bus.sqs.get_queue_url(QueueName="streamauth-local-dlq")["QueueUrl"]
+            parked = bus.sqs.receive_message(QueueUrl=dead, MaxNumberOfMessages=10).get("Messages", [])
             # no kick failed, no batch gave up (the runner's log says why, if one did)
             assert parked == [], f"dead-lettered: {[m['Body'] for m in parked]}\n{_streams_log(log)}"
     finally:

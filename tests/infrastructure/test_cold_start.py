@@ -1,20 +1,29 @@
 """What a cold start loads: each function's first request builds its clients with botocore
 alone (boto3 imports s3transfer and its thread pools), and takes Powertools' API Gateway
-resolver without the rest of the event_handler package (AppSync pulls in asyncio). The costs
-these save are measured by `make bench`; these tests keep them saved."""
+resolver without the rest of the event_handler package (AppSync pulls in asyncio), nor the
+service-account store (only a token a service account issued needs it); and what the build
+ships is bytecode Lambda uses as it is (`make build`: localapi.bytecode). The costs these save
+are measured by `make bench`; these tests keep them saved."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from localapi import template as tpl
 from tests.conftest import ROOT
 
-NOT_AT_START = ("boto3", "s3transfer", "asyncio", "aws_lambda_powertools.event_handler.appsync")
+NOT_AT_START = (
+    "boto3",
+    "s3transfer",
+    "asyncio",
+    "aws_lambda_powertools.event_handler.appsync",
+    "streamauth.store.accounts",
+)
 
 _START = """
 import importlib, json, sys
@@ -131,3 +140,47 @@ def test_snapstart_is_on_the_functions_a_crowd_lands_on_behind_a_parameter() -> 
     # API Gateway invokes the alias (the published, snapshotted version), not $LATEST
     permissions = [r for r in cfn.values() if r["Type"] == "AWS::Lambda::Permission"]
     assert any(p["Properties"]["FunctionName"] == {"Ref": "NginxHookFunctionAliaslive"} for p in permissions)
+
+
+def test_the_build_ships_bytecode_lambda_uses_as_it_is(tmp_path: Path) -> None:
+    """`make build` compiles what `sam build` made (source only) in place: a layer's python/ as
+    /opt/python, a function as /var/task, as unchecked-hash pycs (PEP 552) that Python uses
+    without comparing the source's time (a zip does not keep it exactly), any earlier pyc
+    replaced. Proof of use: the source changed afterwards is not what runs."""
+    import importlib.util
+
+    from localapi import bytecode
+
+    layer, function = tmp_path / "StreamAuthLayer" / "python" / "pkg", tmp_path / "NginxHookFunction"
+    layer.mkdir(parents=True)
+    function.mkdir()
+    (layer / "__init__.py").write_text("")
+    (layer / "mod.py").write_text("WHAT = 'built'\n")
+    (function / "app.py").write_text("def handler(event, context):\n    return 1\n")
+    stale = function / "__pycache__"
+    stale.mkdir()
+    (stale / "old.cpython-312.pyc").write_bytes(b"stale")
+    assert sorted(bytecode.compile_build(tmp_path)) == [function, layer.parent]
+    assert not (stale / "old.cpython-312.pyc").exists()
+    for source, shown_as in ((layer / "mod.py", "/opt/python/pkg/mod.py"), (function / "app.py", "/var/task/app.py")):
+        pyc = Path(importlib.util.cache_from_source(str(source)))
+        data = pyc.read_bytes()
+        assert data[:4] == importlib.util.MAGIC_NUMBER
+        assert int.from_bytes(data[4:8], "little") == 0b01  # hash-based, source never checked
+        assert shown_as.encode() in data  # tracebacks name Lambda's paths
+    (layer / "mod.py").write_text("WHAT = 'edited after the build'\n")
+    done = subprocess.run(
+        [sys.executable, "-c", "import pkg.mod; print(pkg.mod.WHAT)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(layer.parent)},
+    )
+    assert done.stdout.strip() == "built"
+
+
+def test_the_build_step_runs_after_sam_build() -> None:
+    """`make build` is `sam build` then the bytecode step, on SAM's output."""
+    recipe = (ROOT / "Makefile").read_text().split("\nbuild:", 1)[1].split("\n\n", 1)[0]
+    lines = [line.strip() for line in recipe.splitlines()[1:]]
+    assert lines[0].endswith("$(SAM) build") and lines[1] == "$(PY) -m localapi.bytecode .aws-sam/build"

@@ -10,15 +10,17 @@ the child, since a restore copies memory as it was: only the after-restore hook 
 
 from __future__ import annotations
 
+import inspect
 import json
 import subprocess
 import sys
 import textwrap
+from typing import Any
 
 import pytest
 
 from localapi import template as tpl
-from tests.conftest import ROOT
+from tests.conftest import ROOT, Aws, LambdaContext, event, load_function, reset_layer_state
 
 CREDENTIAL = "AKIAFUNCTIONSOWNKEY01"  # the function's access key id, as the runtime would give it
 
@@ -153,3 +155,117 @@ def test_two_environments_restored_from_one_snapshot_draw_their_own_randomness(n
     assert first["token"] != second["token"] and first["uuid"] != second["uuid"]
     assert first["client"] is not None and second["client"] is not None
     assert (first["credential"], second["credential"]) == ("AKIARESTORED0", "AKIARESTORED1")  # resolved after it
+
+
+def _declared(name: str, monkeypatch: pytest.MonkeyPatch) -> tuple[str, ...]:
+    """What a function's init declares its after-restore hook reads: its app module run afresh
+    (as Lambda runs one function per process), with priming's declarations emptied first."""
+    import importlib.util
+
+    from streamauth import priming
+
+    monkeypatch.setattr(priming, "_reads", [])
+    monkeypatch.setattr(priming, "_modules", [])
+    function = tpl.functions()[name]
+    path = function.code_uri / f"{function.handler.rpartition('.')[0]}.py"
+    spec = importlib.util.spec_from_file_location(f"snapstart_{name}", path)
+    assert spec is not None and spec.loader is not None
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    return tuple(priming._reads)
+
+
+HOOKS = ("NginxHookFunction", "SrsHookFunction", "MediaMtxHookFunction", "AntMediaHookFunction", "HttpHookFunction")
+EXPECTED_READS = {
+    **dict.fromkeys(HOOKS, ("hook secret",)),
+    "CreateViewerTokenFunction": ("viewer signing key",),
+    "ValidateTokenFunction": (),  # one-time tokens need no key, JWT stream tokens one: none is read by every request
+}
+
+
+@pytest.mark.parametrize("name", _snapstarted())
+def test_after_a_restore_the_secrets_every_request_reads_are_read_under_the_functions_own_role(
+    name: str, aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The after-restore hook reads what every request of the function reads (the hook secret,
+    the viewer signing key), with the function's role (test_iam.py's rule: every call allowed,
+    nothing more), so the first request after the restore reads no secret."""
+    from localapi import iam
+    from streamauth import priming, settings
+
+    assert _declared(name, monkeypatch) == EXPECTED_READS[name]
+    reset_layer_state()
+    recorder = iam.Recorder()
+    with iam.acting_as(name, recorder=recorder) as active:
+        assert active is not None
+        priming.after_restore()
+    assert active.denied == []
+    assert settings.held_secrets() == len(EXPECTED_READS[name])
+    reads = [r for r in recorder.counts if r.action == "secretsmanager:GetSecretValue"]
+    assert len(reads) == len(EXPECTED_READS[name])
+    if EXPECTED_READS[name]:
+        recorder.clear()
+        handler = inspect.unwrap(load_function(name).lambda_handler)
+        with iam.acting_as(name, recorder=recorder):
+            handler(event(tpl.functions()[name].code_uri.name), LambdaContext(function_name=name))
+        assert [r for r in recorder.counts if r.action == "secretsmanager:GetSecretValue"] == []
+
+
+def test_a_secret_read_after_a_restore_expires_as_any_read_does(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Held SecretCacheSeconds from the restore's read, then read again (a rotation reaches a
+    restored environment as it reaches any): the key ring's clock is a parameter."""
+    from streamauth import priming, settings
+
+    monkeypatch.setattr(priming, "_reads", [priming.HOOK_SECRET])
+    fetched: list[str] = []
+    now = [1000.0]
+
+    def fetch(arn: str) -> str:
+        fetched.append(arn)
+        return settings._fetch_secret_string(arn)
+
+    monkeypatch.setattr(settings, "_ring", settings._KeyRing(fetch, lambda: now[0]))
+    reset_layer_state()
+    priming.after_restore()
+    assert len(fetched) == 1
+    hook_secret = settings.get_keys().hook_secret  # the first request: from the restore's read
+    now[0] += settings.get_settings().secret_cache_seconds - 0.001
+    assert settings.get_keys().hook_secret == hook_secret and len(fetched) == 1
+    now[0] += 0.001
+    assert settings.get_keys().hook_secret == hook_secret and len(fetched) == 2
+
+
+@pytest.mark.parametrize("failure", ["unreadable", "unavailable"])
+def test_a_read_that_fails_after_a_restore_is_left_to_the_first_request(
+    failure: str, aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restore never fails for a secret: a secret that cannot be read (a wrong ARN) or a
+    Secrets Manager that does not answer is logged by the hook (no value), and the first
+    request reads again and answers as it would without SnapStart (a 503 or the configuration
+    error, named)."""
+    from botocore.exceptions import EndpointConnectionError
+
+    from streamauth import aws as clients
+    from streamauth import priming, settings
+    from streamauth.errors import ConfigurationError, StoreUnavailable
+
+    monkeypatch.setattr(priming, "_reads", [priming.HOOK_SECRET])
+    if failure == "unreadable":
+        monkeypatch.setenv("HOOK_SECRET_ARN", aws.secret_arns["HookSecret"] + "-gone")
+    reset_layer_state()
+    if failure == "unavailable":  # on the client the snapshot keeps (credentials unresolved: kept by the restore)
+
+        def unreachable(request: Any, **_: Any) -> Any:
+            raise EndpointConnectionError(endpoint_url=request.url)
+
+        clients.prime_session()
+        clients.secrets_client().meta.events.register_first("before-send.secrets-manager", unreachable)
+    warned: list[str] = []
+    from streamauth.observability import logger
+
+    monkeypatch.setattr(logger, "warning", lambda message, *_, **__: warned.append(message))
+    priming.after_restore()  # does not raise
+    assert settings.held_secrets() == 0
+    assert len(warned) == 1 and "left to the first request" in warned[0]
+    expected = ConfigurationError if failure == "unreadable" else StoreUnavailable
+    with pytest.raises(expected):
+        settings.get_keys().hook_secret  # noqa: B018 - the property reads the secret

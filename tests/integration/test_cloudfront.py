@@ -466,6 +466,84 @@ def test_dynamodb_requests_per_admission(cdn: Keys) -> None:
     assert seen == ["GetItem", "PutItem"]
 
 
+# -- access policies compiled into the cookies ------------------------------------------------------
+
+
+def stream_policy(body: dict[str, Any], stream: str = "cam1") -> None:
+    evt = event("set_stream_policy", pathParameters={"id": stream}, body=body)
+    assert call("SetStreamPolicyFunction", evt).status == 200
+
+
+def test_a_policys_times_and_allowed_network_are_compiled_into_the_cookies(cdn: Keys, clock: FakeClock) -> None:
+    """What CloudFront can enforce on every request it is told: notBefore as DateGreaterThan,
+    maxSessionSeconds as an earlier DateLessThan, allowCidrs as IpAddress (the network holding the
+    viewer); the cookies and the reply's expiry say the same."""
+    stream_policy(
+        {
+            "notBefore": int(T0) - 10,
+            "maxSessionSeconds": 120,
+            "allowCidrs": ["198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"],
+            "denyCidrs": ["203.0.113.128/25"],
+            "denyCountries": ["RU"],
+        }
+    )
+    answer = playback(token=one_time(), ip=CLIENT)
+    assert answer.status == 200, answer.body
+    assert answer.policy["Statement"][0]["Condition"] == {
+        "DateLessThan": {"AWS:EpochTime": int(T0) + 120},
+        "DateGreaterThan": {"AWS:EpochTime": int(T0) - 10},
+        "IpAddress": {"AWS:SourceIp": "203.0.113.0/24"},
+    }
+    assert answer.body["expires"] == int(T0) + 120
+    assert {c.attributes["max-age"] for c in answer.cookies} == {"120"}
+    assert openssl_verifies(cdn, answer.policy_bytes, answer.signature)
+    # what CloudFront cannot say was judged at this grant: a denied network, a country
+    assert playback(token=one_time(), ip="203.0.113.200").body["reason"] == "address_not_allowed"
+
+
+def test_the_narrowest_network_of_every_policy_and_a_bound_address_narrower_still(
+    cdn: Keys, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamauth.models.policies import parse_policy
+    from streamauth.models.tokens import TokenRequest
+    from streamauth.service.tokens import token_service
+
+    stream_policy({"allowCidrs": ["203.0.113.0/24"]})
+    own = parse_policy({"allowCidrs": ["203.0.113.0/28"], "maxSessionSeconds": 60})
+    token = token_service().issue_jwt(TokenRequest("cam1", FUTURE, "play", None, policy=own), T0 - 1).token_id
+    condition = playback(token=token, ip=CLIENT).policy["Statement"][0]["Condition"]
+    assert condition == {
+        "DateLessThan": {"AWS:EpochTime": int(T0) + 60},
+        "IpAddress": {"AWS:SourceIp": "203.0.113.0/28"},
+    }
+    setting(monkeypatch, "PLAYBACK_BIND_ADDRESS", "true")
+    bound = playback(token=token, ip=CLIENT).policy["Statement"][0]["Condition"]
+    assert bound["IpAddress"] == {"AWS:SourceIp": f"{CLIENT}/32"}  # the viewer's own: narrower than /28
+
+
+def test_an_ipv6_viewers_network_cannot_be_written_and_is_judged_at_the_grant(cdn: Keys) -> None:
+    """CloudFront's IpAddress takes IPv4 only: an IPv6 viewer that the policy admits gets cookies
+    without it (the policy was judged at the grant); one it refuses gets none."""
+    stream_policy({"allowCidrs": ["2001:db8::/32"]})
+    answer = playback(token=one_time(), ip="2001:db8::7")
+    assert answer.status == 200 and "IpAddress" not in answer.policy["Statement"][0]["Condition"]
+    refused = playback(token=one_time(), ip="2001:db9::7")
+    assert refused.status == 403 and refused.body["reason"] == "address_not_allowed" and refused.cookies == []
+
+
+def test_a_subscribers_policy_is_compiled_too(cdn: Keys, clock: FakeClock) -> None:
+    from streamauth.logic import totp
+    from streamauth.settings import reset_caches
+
+    body = {"subscriberId": "carol", "type": "play", "b32Secret": SECRET, "policy": {"allowCidrs": ["203.0.113.8/29"]}}
+    created = call("CreateSubscriberFunction", event("create_subscriber", pathParameters={"id": "cam1"}, body=body))
+    assert created.body["success"] is True
+    reset_caches()  # as in Lambda: this function reads the subscriber seal key itself
+    answer = playback(subscriberId="carol", subscriberCode=totp.totp(totp.b32_key(SECRET), clock(), 60))
+    assert answer.status == 200, answer.body
+    assert answer.policy["Statement"][0]["Condition"]["IpAddress"] == {"AWS:SourceIp": "203.0.113.8/29"}
+
+
 # -- input and configuration ----------------------------------------------------------------------
 
 

@@ -214,7 +214,8 @@ def test_a_subscribers_own_policy_narrows_and_a_refusal_spends_no_code(aws: Aws,
     assert hook("NginxHookFunction", "hook_nginx", "addr=127.0.0.2&" + fields).status == 200  # the code still good
     bad = {**body, "policy": {"allowCidrs": "nope"}}
     reply = call("CreateSubscriberFunction", event("create_subscriber", pathParameters={"id": "cam1"}, body=bad))
-    assert reply.body["success"] is False and reply.body["field"] == "allowCidrs"  # Ant Media's way: 200, errorId
+    # Ant Media's way: 200 with errorId
+    assert reply.body["success"] is False and reply.body["field"] == "policy.allowCidrs"
 
 
 # -- HLS playback ---------------------------------------------------------------------------------
@@ -280,3 +281,51 @@ def test_cloudfront_judges_the_source_address_and_the_viewer_country(clock: Fake
     assert status == 403 and body["reason"] == "address_not_allowed"
     status, body = cloudfront("203.0.113.5", {"CloudFront-Viewer-Country": "RU"}, play())
     assert status == 403 and body["reason"] == "country_not_allowed"
+
+
+# -- viewer JWTs -----------------------------------------------------------------------------------
+def viewer_jwt(body: dict[str, Any]) -> Any:
+    """POST /api/v1/tokens for cam1 (opened to public viewers first), with `body`'s extra fields."""
+    from tests.integration.test_accounts_viewers import public_viewers
+
+    assert public_viewers("cam1", True).body["success"] is True
+    evt = event("create_viewer_token", body={"stream_id": "cam1", "unique_user_identifier": "u1", **body})
+    return call("CreateViewerTokenFunction", evt)
+
+
+def test_a_viewer_jwt_carries_the_policy_its_minter_gave_it(aws: Aws, clock: FakeClock) -> None:
+    """An app's backend mints a viewer JWT with a policy: it rides signed in `pol` and is judged
+    with the stream's at every request; the viewer cannot edit it away."""
+    minted = viewer_jwt({"policy": {"allowCidrs": ["203.0.113.0/24"], "maxSessionSeconds": 100}})
+    assert minted.status == 200, minted.body
+    token = minted.body["token"]
+    assert check(f"{PLAYLIST}?token={token}", ip="203.0.113.10").status == 200
+    elsewhere = check(f"{PLAYLIST}?token={token}", ip="198.51.100.4")
+    assert elsewhere.status == 403 and elsewhere.body["reason"] == "address_not_allowed"
+    cookie = cookie_of(check(f"{PLAYLIST}?token={token}", ip="203.0.113.10"))
+    clock.advance(101)
+    assert check(SEGMENT, cookie, ip="203.0.113.10").body["reason"] == "session_too_long"
+    head, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    del claims["pol"]  # a viewer that strips its restriction breaks the signature
+    stripped = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    assert check(f"{PLAYLIST}?token={head}.{stripped}.{signature}", ip="198.51.100.4").status == 403
+    # without a policy the JWT carries none, as before
+    plain = viewer_jwt({}).body["token"]
+    payload = plain.split(".")[1]
+    assert "pol" not in json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert check(f"{PLAYLIST}?token={plain}", ip="198.51.100.4").status == 200
+
+
+@pytest.mark.parametrize(
+    ("policy", "field"),
+    [
+        ({"allowCidrs": ["10.0.0.1/8"]}, "policy.allowCidrs"),
+        ({"sharing": {"addresses": 2}}, "policy.sharing"),
+        ({"maxSession": 5}, "policy.maxSession"),
+        ("allowCidrs=10.0.0.0/8", "policy"),
+    ],
+)
+def test_a_bad_viewer_policy_is_a_400_naming_its_field(aws: Aws, clock: FakeClock, policy: Any, field: str) -> None:
+    reply = viewer_jwt({"policy": policy})
+    assert reply.status == 400 and reply.body["field"] == field, reply.body

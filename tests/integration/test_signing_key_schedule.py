@@ -1,6 +1,7 @@
 """GET /api/v1/signing-keys: which published key is next, current or previous (the rule that
-picks the signer and the verifiers, logic/keyset.py) and when the next one signs, through the
-real handlers and Secrets Manager's rotation steps on moto."""
+picks the signer and the verifiers, logic/keyset.py), when the next one signs, and when Secrets
+Manager next rotates them (its schedule: DescribeSecret), through the real handlers and Secrets
+Manager's rotation steps on moto."""
 
 from __future__ import annotations
 
@@ -35,7 +36,51 @@ def signer() -> str:
 
 
 def test_an_empty_stack_has_no_keys_and_no_next_one(aws: Aws, clock: FakeClock) -> None:
-    assert schedule().body == {"keys": [], "nextKeySignsAt": None}
+    assert schedule().body == {"keys": [], "nextKeySignsAt": None, "nextRotationAt": None, "rotationDays": None}
+
+
+def scheduled(aws: Aws, next_at: int | None, days: int | None = 30) -> None:
+    """What the stack's RotationSchedule makes Secrets Manager hold for SigningKeysSecret (moto
+    has no scheduler): rotation enabled, every `days`, next at `next_at`."""
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    secret: Any = secretsmanager_backends["123456789012"]["us-east-1"].secrets[aws.secret_arns["SigningKeysSecret"]]
+    secret.rotation_requested = secret.rotation_enabled = days is not None
+    secret.auto_rotate_after_days = days or 0
+    secret.next_rotation_date = next_at
+
+
+@pytest.mark.usefixtures("es256")
+def test_the_next_scheduled_rotation_is_secrets_managers_own(aws: Aws, clock: FakeClock) -> None:
+    assert (schedule().body["nextRotationAt"], schedule().body["rotationDays"]) == (None, None)  # none scheduled
+    next_at = int(clock()) + 17 * 86_400 + 5  # counted by Secrets Manager from ITS last rotation
+    scheduled(aws, next_at, 30)
+    reply = schedule().body
+    assert (reply["nextRotationAt"], reply["rotationDays"]) == (next_at, 30)
+    # a rotation (by hand or by the schedule) moves it: what Secrets Manager says, not a guess
+    rotate(aws, start_rotation(aws))
+    scheduled(aws, int(clock()) + 30 * 86_400, 30)
+    assert schedule().body["nextRotationAt"] == int(clock()) + 30 * 86_400
+    scheduled(aws, None, None)  # rotation turned off on the secret
+    assert (schedule().body["nextRotationAt"], schedule().body["rotationDays"]) == (None, None)
+
+
+@pytest.mark.usefixtures("es256")
+def test_secrets_manager_unavailable_for_the_schedule_is_503(aws: Aws, clock: FakeClock) -> None:
+    from botocore.exceptions import ClientError
+
+    from streamauth.aws import secrets_client
+
+    def throttled(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "x"}}, "DescribeSecret")
+
+    schedule()  # the public keys are cached; DescribeSecret is asked each time
+    secrets_client().meta.events.register("before-call.secrets-manager.DescribeSecret", throttled)
+    try:
+        reply = schedule()
+    finally:
+        secrets_client().meta.events.unregister("before-call.secrets-manager.DescribeSecret", throttled)
+    assert reply.status == 503 and reply.body["success"] is False and "retry later" in reply.body["message"]
 
 
 @pytest.mark.usefixtures("es256")

@@ -8,6 +8,7 @@ import pytest
 
 from streamauth.errors import ConfigurationError
 from streamauth.logic import cloudfront, signing
+from streamauth.models.policies import Policy, parse_policy
 from streamauth.settings import CloudFrontSettings, get_cloudfront_settings
 
 # CloudFront's guide, "Set signed cookies using a custom policy", example 1: the CloudFront-Policy
@@ -62,6 +63,62 @@ def test_the_encoding_never_holds_characters_a_cookie_or_query_cannot() -> None:
 )
 def test_only_ipv4_addresses_can_be_bound(address: str | None, cidr: str | None) -> None:
     assert cloudfront.source_ip_cidr(address) == cidr
+
+
+def _policies(*bodies: dict[str, object]) -> list[Policy | None]:
+    return [None, *(parse_policy(body) for body in bodies)]
+
+
+def test_the_access_policies_compile_into_the_conditions_cloudfront_enforces() -> None:
+    """notBefore -> DateGreaterThan (the latest), maxSessionSeconds -> DateLessThan no later than
+    now plus it (the shortest), allowCidrs -> IpAddress: the narrowest IPv4 network holding the
+    viewer (every policy's list holds it: the verdict admitted it)."""
+    now, expires = 1_800_000_000.5, 1_800_000_300
+    stream = {"notBefore": 1_799_999_000, "maxSessionSeconds": 200, "allowCidrs": ["203.0.113.0/24", "2001:db8::/32"]}
+    credential = {"notBefore": 1_799_999_900, "maxSessionSeconds": 120, "allowCidrs": ["203.0.113.0/28"]}
+    compiled = cloudfront.compile_policies(_policies(stream, credential), expires, now, "203.0.113.10", None)
+    assert compiled == cloudfront.Conditions(1_800_000_120, 1_799_999_900, "203.0.113.0/28")
+    # a longer maxSessionSeconds never lengthens the cookies
+    assert (
+        cloudfront.compile_policies(_policies({"maxSessionSeconds": 900}), expires, now, None, None).expires == expires
+    )
+    # no policy: the expiry alone, as before
+    assert cloudfront.compile_policies([None, None], expires, now, "203.0.113.10", None) == cloudfront.Conditions(
+        expires
+    )
+
+
+@pytest.mark.parametrize(
+    ("bodies", "address", "bound", "source_ip"),
+    [
+        ([{"allowCidrs": ["203.0.113.0/24"]}], "203.0.113.10", "203.0.113.10/32", "203.0.113.10/32"),  # narrower
+        ([{"allowCidrs": ["203.0.113.0/24"]}], "::ffff:203.0.113.10", None, "203.0.113.0/24"),
+        ([{"allowCidrs": ["198.51.100.0/24", "203.0.113.0/24"]}], "203.0.113.10", None, "203.0.113.0/24"),
+        (
+            [{"allowCidrs": ["0.0.0.0/1", "203.0.113.0/24"]}, {"allowCidrs": ["203.0.0.0/16"]}],
+            "203.0.113.9",
+            None,
+            "203.0.113.0/24",
+        ),
+        ([{"allowCidrs": ["2001:db8::/32"]}], "2001:db8::1", None, None),  # IPv6: CloudFront cannot take it
+        ([{"denyCidrs": ["198.51.100.0/24"]}], "203.0.113.10", None, None),  # no negated condition
+        ([{"allowCountries": ["DE"], "allowOrigins": ["https://a.example"]}], "203.0.113.10", None, None),
+        ([{"allowCidrs": ["203.0.113.0/24"]}], None, None, None),
+    ],
+)
+def test_ip_address_is_one_ipv4_network_or_none(
+    bodies: list[dict[str, object]], address: str | None, bound: str | None, source_ip: str | None
+) -> None:
+    assert cloudfront.compile_policies(_policies(*bodies), 5, 0, address, bound).source_ip == source_ip
+
+
+def test_date_greater_than_is_written_only_when_a_policy_sets_it() -> None:
+    document = cloudfront.policy("https://d.example/hls/cam1/*", 1800000300, "203.0.113.0/24", 1799999000)
+    assert document == (
+        b'{"Statement":[{"Resource":"https://d.example/hls/cam1/*","Condition":{"DateLessThan":'
+        b'{"AWS:EpochTime":1800000300},"DateGreaterThan":{"AWS:EpochTime":1799999000},'
+        b'"IpAddress":{"AWS:SourceIp":"203.0.113.0/24"}}}]}'
+    )
 
 
 def test_resource_prefix_with_and_without_a_path_prefix() -> None:

@@ -72,7 +72,8 @@ def test_a_full_policy_parses_and_reads_back_in_both_forms() -> None:
         ({"allowCidrs": ["10.0.0.1/24"]}, "allowCidrs", "did you mean 10.0.0.0/24"),  # host bits: no silent widening
         ({"allowCidrs": ["10.0.0.0/33"]}, "allowCidrs", "CIDR"),
         ({"denyCidrs": ["example.com"]}, "denyCidrs", "CIDR"),
-        ({"allowCidrs": "10.0.0.0/8"}, "allowCidrs", ""),  # a JSON body's list must be a list... or a string
+        ({"allowCidrs": "10.0.0.0/8"}, "allowCidrs", "JSON list"),  # a JSON body's list is a list (the spec's)
+        ({"allowOrigins": ""}, "allowOrigins", "JSON list"),  # not the empty list either
         ({"allowCidrs": [1]}, "allowCidrs", "list of strings"),
         ({"allowCidrs": ["10.0.0.0/8", ""]}, "allowCidrs", "empty entry"),
         ({"allowCidrs": [f"10.0.{i}.0/24" for i in range(51)]}, "allowCidrs", "at most 50"),
@@ -86,6 +87,11 @@ def test_a_full_policy_parses_and_reads_back_in_both_forms() -> None:
         ({"allowOrigins": ["https://exa mple.com"]}, "allowOrigins", "host"),
         ({"allowOrigins": [f"https://h{i}.example.com" for i in range(11)]}, "allowOrigins", "at most 10"),
         ({"protocols": ["rtmp", "dash"]}, "protocols", "not one of"),
+        ({"allowCountries": ["DE", " FR"]}, "allowCountries", "spaces around it"),  # as written: not trimmed
+        ({"protocols": ["rtmp", "hls "]}, "protocols", "spaces around it"),
+        ({"allowCidrs": ["10.0.0.0/255.0.0.0"]}, "allowCidrs", "CIDR"),  # a netmask: CIDR notation only
+        ({"allowCidrs": ["::ffff:10.0.0.1"]}, "allowCidrs", "CIDR"),
+        ({"allowOrigins": ["https://example.com:0"]}, "allowOrigins", "origin"),
         ({"notBefore": "1800000000"}, "notBefore", "JSON number"),
         ({"notBefore": 1_800_000_000_000}, "notBefore", "milliseconds"),
         ({"maxSessionSeconds": 0}, "maxSessionSeconds", "at least 1"),
@@ -94,12 +100,15 @@ def test_a_full_policy_parses_and_reads_back_in_both_forms() -> None:
     ],
 )
 def test_bad_policies_are_a_400_naming_the_field(fields: dict[str, Any], field: str, says: str) -> None:
-    if fields == {"allowCidrs": "10.0.0.0/8"}:  # a string is the comma-separated form: accepted
-        assert parse_policy(fields).allow_cidrs[0].prefixlen == 8
-        return
+    # a policy inside a body (a subscriber's, a viewer token's `policy`): named within it
     with pytest.raises(BadRequest) as raised:
         parse_policy(fields)
-    assert raised.value.field == field
+    assert raised.value.field == (field if field.startswith("policy.") else f"policy.{field}")
+    assert says in raised.value.message and not raised.value.message.startswith(f"policy.{field}: {field}:")
+    # a stream's body (PUT .../policy) is the policy itself: its fields named bare
+    with pytest.raises(BadRequest) as raised:
+        parse_policy(fields, "body", stream=True)
+    assert raised.value.field == field.replace("policy.", "body.")
     assert says in raised.value.message
 
 
@@ -120,6 +129,19 @@ def test_query_form_is_comma_separated_and_absent_when_nothing_is_named() -> Non
     with pytest.raises(BadRequest) as raised:
         parse_policy_query({"maxSessionSeconds": "10m"})
     assert raised.value.field == "maxSessionSeconds"
+    with pytest.raises(BadRequest) as raised:
+        parse_policy_query({"protocols": "rtmp, hls"})  # entries as written: no spaces
+    assert raised.value.field == "protocols" and "spaces around it" in raised.value.message
+
+
+def test_a_query_list_is_at_most_2500_characters() -> None:
+    """openapi.yaml's maxLength on each policy query parameter, the parser's rule too: ten origins
+    of long (valid) host names are within the count and past the length."""
+    origins = ",".join(f"https://{'.'.join(['a' * 63] * 4)}.com" for _ in range(10))
+    with pytest.raises(BadRequest) as raised:
+        parse_policy_query({"allowOrigins": origins})
+    assert raised.value.field == "allowOrigins" and "2500 characters" in raised.value.message
+    assert parse_policy_query({"allowOrigins": origins[:2500].rsplit(",", 1)[0]}) is not None
 
 
 def test_compact_form_refuses_what_is_not_a_policy() -> None:

@@ -21,43 +21,51 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
+import hashlib
+import itertools
 import json
 import os
+import re
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from localapi import bytecode
 from localapi import template as tpl
 
 BUILD = tpl.ROOT / ".build" / "bench"
 RUNS = 9
 
 _BASELINE = """
-import time; t0 = time.perf_counter()
+import time; t0, c0 = time.perf_counter(), time.process_time()
 import boto3
 boto3.client("dynamodb")
-print(time.perf_counter() - t0)
+print(time.perf_counter() - t0, time.process_time() - c0)
 """
 
 _FUNCTION = """
-import time; t0 = time.perf_counter()
+import time; t0, c0 = time.perf_counter(), time.process_time()
 import importlib, json, sys
 module = importlib.import_module({module!r})
 handler = getattr(module, {attribute!r})
 import boto3; boto3.client("dynamodb")  # the client the first call creates
-print(time.perf_counter() - t0)
+print(time.perf_counter() - t0, time.process_time() - c0)
 """
 
 
 # What the first request of a fresh CloudFrontPlaybackFunction pays beyond its import: importing
 # cryptography (lazily, in the signing call), loading the RSA key, one signature.
 _FIRST_SIGNATURE = """
-import time; t0 = time.perf_counter()
+import time; t0, c0 = time.perf_counter(), time.process_time()
 import importlib, os
 module = importlib.import_module({module!r})
 handler = getattr(module, {attribute!r})
@@ -66,7 +74,7 @@ from streamauth.logic.cloudfront import signed_cookies
 from streamauth.models.cloudfront import load_private_key
 key = load_private_key(os.environ["BENCH_PRIVATE_KEY"])
 signed_cookies(key, "KBENCH", "https://d.example/hls/s/*", 2000000000, None, "SHA1")
-print(time.perf_counter() - t0)
+print(time.perf_counter() - t0, time.process_time() - c0)
 """
 CLOUDFRONT = "CloudFrontPlaybackFunction"
 FIRST_SIGNATURE = "  + its first signature"  # a row under CLOUDFRONT in the table
@@ -75,7 +83,7 @@ CRYPTO_LAYER = "CryptoLayer"
 # What a function's first use of cryptography costs beyond its import: one seal and unseal
 # (AES-GCM), or one ES256 signature and check, as its first request would.
 _FIRST_CRYPTO = """
-import time; t0 = time.perf_counter()
+import time; t0, c0 = time.perf_counter(), time.process_time()
 import importlib, os
 module = importlib.import_module({module!r})
 handler = getattr(module, {attribute!r})
@@ -89,7 +97,7 @@ if {es256!r}:
     key = keyset.load_private(os.environ["BENCH_EC_KEY"])
     token = signing.encode({{"exp": 2000000000}}, key, "ES256", "kid")
     signing.decode(token, key.public_key(), 0, algorithm="ES256")
-print(time.perf_counter() - t0)
+print(time.perf_counter() - t0, time.process_time() - c0)
 """
 FIRST_CRYPTO = "  + its first use of cryptography"
 HOOKS = ("NginxHookFunction", "SrsHookFunction", "MediaMtxHookFunction", "AntMediaHookFunction", "HttpHookFunction")
@@ -106,33 +114,79 @@ def _pip_target(target: Path, *args: str) -> None:
     )
 
 
-def build_lambda_like_paths() -> tuple[Path, list[Path]]:
-    """boto3 as the runtime has it; the layer as `sam build` makes it: its requirements plus
-    the package source (on the path directly, so it is never stale)."""
+# What `make build` ships, mirrored: the layer's and the functions' code with bytecode (`sam build`,
+# then localapi.bytecode), so a cold start here compiles nothing, as there. Children never write
+# bytecode (PYTHONDONTWRITEBYTECODE: Lambda's code is read-only), whatever this shell's setting.
+def _requirements(name: str, requirements: Path, compiled: bool = True) -> Path:
+    """`requirements` installed as `sam build` installs them (unpacked, no bytecode), then with
+    the build's bytecode unless not `compiled`: .build/bench/<name>-<hash of the file>[-source],
+    made once per version of the file."""
+    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:12]
+    target = BUILD / f"{name}-{digest}{'' if compiled else '-source'}"
+    if not target.exists():
+        scratch = BUILD / f".{target.name}-{os.getpid()}"
+        shutil.rmtree(scratch, ignore_errors=True)
+        _pip_target(scratch, "--no-compile", "-r", str(requirements))
+        if compiled:
+            bytecode.compile_tree(scratch, "/opt/python", sys.executable)
+        scratch.rename(target)  # whole or not at all: another bench may be reading it
+    return target
+
+
+_artifacts: list[Path] = []
+
+
+def _artifact(source: Path, name: str, compiled: bool = True) -> Path:
+    """A copy of `source` (the code as it is now, never stale) with the build's bytecode unless
+    not `compiled`, made once per run in this process's own directory (another bench may be
+    running): `name` "layer" is the package in /opt/python, any other a function's /var/task."""
+    if not _artifacts:
+        scratch = BUILD / f"artifacts-{os.getpid()}"
+        shutil.rmtree(scratch, ignore_errors=True)
+        atexit.register(shutil.rmtree, scratch, True)
+        _artifacts.append(scratch)
+    target = _artifacts[0] / ("compiled" if compiled else "source") / name
+    if not target.exists():
+        shutil.copytree(source, target / source.name if name == "layer" else target, ignore=_NO_CACHES)
+        if compiled:
+            bytecode.compile_tree(target, "/opt/python" if name == "layer" else "/var/task", sys.executable)
+    return target
+
+
+_NO_CACHES = shutil.ignore_patterns("__pycache__", "*.pyc")
+
+
+def build_lambda_like_paths(compiled: bool = True) -> tuple[Path, list[Path]]:
+    """boto3 as the runtime has it (with its bytecode); the layer as `make build` makes it: its
+    requirements plus the package, with bytecode (not `compiled`: as `sam build` alone does)."""
     runtime = BUILD / "runtime"
-    layer_deps = BUILD / "layer-deps"
     _pip_target(runtime, "boto3")
-    _pip_target(layer_deps, "-r", str(tpl.ROOT / "layers/streamauth/requirements.txt"))
-    return runtime, [tpl.ROOT / "layers/streamauth", layer_deps]
+    layer_deps = _requirements("layer-deps", tpl.ROOT / "layers/streamauth/requirements.txt", compiled)
+    return runtime, [_artifact(tpl.ROOT / "layers/streamauth/streamauth", "layer", compiled), layer_deps]
 
 
-def function_deps(function: tpl.Function) -> list[Path]:
+def function_deps(function: tpl.Function, compiled: bool = True) -> list[Path]:
     """A function's own requirements.txt, installed as `sam build` installs it beside its code
-    (.build/bench/<LogicalId>-deps), and its own layers' (.build/bench/<LayerId>-deps, as
-    /opt/python); none for a function without either."""
+    (.build/bench/<LogicalId>-deps-<hash>), and its own layers' (.build/bench/<LayerId>-deps-<hash>,
+    as /opt/python); none for a function without either."""
     found = []
     requirements = function.code_uri / "requirements.txt"
     if requirements.exists():
-        target = BUILD / f"{function.logical_id}-deps"
-        _pip_target(target, "-r", str(requirements))
-        found.append(target)
+        found.append(_requirements(f"{function.logical_id}-deps", requirements, compiled))
     for layer in function.layers:
         layer_requirements = tpl.layer_content(layer) / "requirements.txt"
         if layer_requirements.exists():
-            target = BUILD / f"{layer}-deps"
-            _pip_target(target, "-r", str(layer_requirements))
-            found.append(target)
+            found.append(_requirements(f"{layer}-deps", layer_requirements, compiled))
     return found
+
+
+def lambda_path(function: tpl.Function, compiled: bool = True) -> list[Path]:
+    """What a function's interpreter finds, in Lambda's order: its code (/var/task, with its own
+    requirements), its layers (/opt/python), the runtime's boto3; with the build's bytecode
+    unless not `compiled`."""
+    runtime, layer = build_lambda_like_paths(compiled)
+    code = _artifact(function.code_uri, f"functions/{function.code_uri.name}", compiled)
+    return [code, *function_deps(function, compiled), *layer, runtime]
 
 
 def _bench_ec_key() -> str:
@@ -150,25 +204,109 @@ def _bench_private_key() -> str:
     return pem.decode()
 
 
-def _isolated(code: str, path: list[Path], env: dict[str, str]) -> str:
+def _isolated(code: str, path: list[Path], env: dict[str, str], *options: str) -> str:
     """Run `code` in a fresh interpreter that sees only `path` (-s -S: no user site, no
-    site-packages, so not the dev venv); its last line of output."""
-    out = subprocess.run(
-        [sys.executable, "-s", "-S", "-c", code],
-        env={**env, "PYTHONPATH": os.pathsep.join(str(p) for p in path)},
+    site-packages, so not the dev venv) and writes no bytecode; its last line of output."""
+    found = _run_isolated(code, path, env, *options)
+    return found.stdout.strip().splitlines()[-1]
+
+
+def _run_isolated(
+    code: str, path: list[Path], env: dict[str, str], *options: str, valgrind: bool = False
+) -> subprocess.CompletedProcess[str]:
+    search = os.pathsep.join(str(p) for p in path)
+    counted = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] if valgrind else []
+    return subprocess.run(
+        [*counted, sys.executable, "-s", "-S", *options, "-c", code],
+        env={**env, "PYTHONPATH": search, "PYTHONDONTWRITEBYTECODE": "1"},
         capture_output=True,
         text=True,
         check=True,
     )
-    return out.stdout.strip().splitlines()[-1]
 
 
-def _once(code: str, path: list[Path], env: dict[str, str]) -> float:
-    return float(_isolated(code, path, env))
+# -- measuring: interleaved runs, wall clock and CPU time, their spread ---------------------------
+#
+# The machine `make bench` runs on may be shared: other processes' load only ever adds time, to
+# the wall clock mostly (a process waits for a core) and much less to CPU time (its own work, a
+# little slower with cold caches). So every case is run in rounds (each round runs every case
+# once, so a change in load hits all alike), each run is compared with the baseline of its own
+# round (paired ratios), and both clocks are reported with their spread, beside the load average.
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One run of one case: seconds of wall clock, and of CPU time (user + system) of the
+    case's own process: not the waits on moto's server, a thread of this process."""
+
+    wall: float
+    cpu: float
+
+
+Case = TypeVar("Case")
+
+
+def interleaved(cases: dict[str, Callable[[int], Case]], runs: int) -> dict[str, list[Case]]:
+    """Each case run `runs` times, in rounds: round r runs every case once, with argument r."""
+    samples: dict[str, list[Case]] = {name: [] for name in cases}
+    for run in range(runs):
+        for name, case in cases.items():
+            samples[name].append(case(run))
+    return samples
+
+
+def trimmed_mean(values: list[float], share: float = 0.2) -> float:
+    """The mean of `values` without the `share` lowest and highest (a run disturbed by other
+    load, or an unusually lucky one)."""
+    cut = int(len(values) * share)
+    kept = sorted(values)[cut : len(values) - cut] or sorted(values)
+    return statistics.fmean(kept)
+
+
+def spread(values: list[float]) -> str:
+    """Trimmed mean, then min-median-max and the interquartile range: how far two runs of the
+    bench may be compared."""
+    low, _, high = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
+    return (
+        f"{trimmed_mean(values):5.2f} ({min(values):4.2f}-{statistics.median(values):4.2f}-{max(values):4.2f},"
+        f" IQR {high - low:4.2f})"
+    )
+
+
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages (2 cores: above 2, processes wait)."""
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def _child_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def _spawn(code: str, path: list[Path], env: dict[str, str]) -> tuple[Timing, str]:
+    """Interpreter start to the first invocation's answer: its Timing (CPU: of the process and
+    anything it waited for), and its last line (the status)."""
+    began, cpu = time.perf_counter(), _child_cpu()
+    status = _isolated(code, path, env)
+    return Timing(time.perf_counter() - began, _child_cpu() - cpu), status
+
+
+def _against(samples: list[Timing], bases: list[Timing]) -> tuple[list[float], list[float]]:
+    """Paired ratios of each run to the base run of its round: wall, CPU."""
+    pairs = list(zip(samples, bases, strict=True))
+    return [s.wall / b.wall for s, b in pairs], [s.cpu / b.cpu for s, b in pairs]
+
+
+RATIO_HEADER = "trimmed mean (min-median-max, IQR)"
+
+
+def _once(code: str, path: list[Path], env: dict[str, str]) -> Timing:
+    wall, cpu = _isolated(code, path, env).split()
+    return Timing(float(wall), float(cpu))
 
 
 def cold_init() -> None:
-    runtime, layer = build_lambda_like_paths()
+    runtime, _ = build_lambda_like_paths()
     env = {
         "PATH": os.environ.get("PATH", ""),
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -180,7 +318,7 @@ def cold_init() -> None:
     cases: dict[str, tuple[str, list[Path]]] = {"baseline": (_BASELINE, [runtime])}
     for name, function in sorted(tpl.functions().items()):
         module, _, attribute = function.handler.rpartition(".")
-        path = [function.code_uri, *function_deps(function), *layer, runtime]  # /var/task, then /opt/python
+        path = lambda_path(function)
         cases[name] = (_FUNCTION.format(module=module, attribute=attribute), path)
         if name == CLOUDFRONT:
             cases[FIRST_SIGNATURE] = (_FIRST_SIGNATURE.format(module=module, attribute=attribute), path)
@@ -190,27 +328,32 @@ def cold_init() -> None:
             cases[f"{name}{FIRST_CRYPTO}"] = (code, path)
     env["BENCH_PRIVATE_KEY"] = _bench_private_key() if FIRST_SIGNATURE in cases else ""
     env["BENCH_EC_KEY"] = _bench_ec_key()
-    samples: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(RUNS):  # interleaved, so machine load drifts hit every case alike
-        for name, (code, path) in cases.items():
-            samples[name].append(_once(code, path, env))
-    # The median is the typical cold start; the minimum is the least disturbed by other load
-    # on the machine (noise only ever adds time), so its ratio is the steadier of the two.
-    base_samples = samples.pop("baseline")
-    baseline, base_min = statistics.median(base_samples), min(base_samples)
-    print(f"cold init over {RUNS} fresh processes each (import + the DynamoDB client the first call makes)")
-    print(f"{'':40} {'median':>9} {'ratio':>5}  {'min':>6} {'ratio':>5}")
+    before = load_average()
+
+    def case(_: int, code: str, path: list[Path]) -> Timing:
+        return _once(code, path, env)
+
+    runs: dict[str, Callable[[int], Timing]] = {
+        name: functools.partial(case, code=code, path=path) for name, (code, path) in cases.items()
+    }
+    samples = interleaved(runs, RUNS)
+    base = samples.pop("baseline")
+    print(f"cold init over {RUNS} fresh processes each (import + the DynamoDB client the first call makes);")
+    print(f"ratios: each run to the baseline of its round, trimmed mean (load average {before} -> {load_average()})")
+    print(f"{'':40} {'wall':>9} {'ratio':>5}  {'CPU':>6} {'ratio':>5}")
     label = "bare import boto3 + DynamoDB client"
-    print(f"{label:40} {baseline * 1000:6.0f} ms  1.00  {base_min * 1000:3.0f} ms  1.00")
+    wall, cpu = statistics.median(t.wall for t in base), statistics.median(t.cpu for t in base)
+    print(f"{label:40} {wall * 1000:6.0f} ms  1.00  {cpu * 1000:3.0f} ms  1.00")
     for name, values in samples.items():
-        elapsed, fastest = statistics.median(values), min(values)
+        walls, cpus = _against(values, base)
         print(
-            f"{name:40} {elapsed * 1000:6.0f} ms  {elapsed / baseline:4.2f}"
-            f"  {fastest * 1000:3.0f} ms  {fastest / base_min:4.2f}"
+            f"{name:40} {statistics.median(t.wall for t in values) * 1000:6.0f} ms  {trimmed_mean(walls):4.2f}"
+            f"  {statistics.median(t.cpu for t in values) * 1000:3.0f} ms  {trimmed_mean(cpus):4.2f}"
         )
-    if FIRST_SIGNATURE in samples:
-        _cloudfront_cold_start(samples)
-    _crypto_cold_start(samples)
+    walls_only = {name: [t.wall for t in values] for name, values in samples.items()}
+    if FIRST_SIGNATURE in walls_only:
+        _cloudfront_cold_start(walls_only)
+    _crypto_cold_start(walls_only)
 
 
 # A full cold start: interpreter start to the end of the first invocation on the function's
@@ -247,14 +390,8 @@ os._exit(0)
 """
 # The functions a crowd's first requests land on (issue 17's goal: <= 1.15 x the floor).
 HOT = ("NginxHookFunction", "ValidateTokenFunction", "CreateViewerTokenFunction")
-FIRST_RUNS = 11  # two runs on a quiet machine agree within 0.05 on the min and median ratios
-
-
-def _spawn(code: str, path: list[Path], env: dict[str, str]) -> tuple[float, str]:
-    """Wall time from starting the interpreter to the first invocation's answer, and its status."""
-    began = time.perf_counter()
-    status = _isolated(code, path, env)
-    return time.perf_counter() - began, status
+FIRST_RUNS = 15
+SOURCE_ONLY = "  without bytecode (sam build alone)"  # a row under each hot function
 
 
 def _sample_events(backend: Any, runs: int) -> dict[str, list[dict[str, Any]]]:
@@ -319,57 +456,66 @@ def _bench_backend() -> Any:
 
 
 def first_invocation(names: list[str] | None = None) -> None:
-    """Cold start as Lambda bills it, per function (`names`: these only), against a local DynamoDB (moto's server)."""
-    runtime, layer = build_lambda_like_paths()
+    """Cold start as Lambda bills it, per function (`names`: these only), against a local
+    DynamoDB (moto's server); each hot function also as `sam build` alone ships it (no bytecode)."""
+    runtime, _ = build_lambda_like_paths()
     backend = _bench_backend()
-    events = _sample_events(backend, FIRST_RUNS)
+    events = _sample_events(backend, 2 * FIRST_RUNS)
     functions = tpl.functions()
     any_function = next(iter(functions.values()))
     floor_env = {k: v for k, v in backend.environment(any_function).items() if k != "PYTHONPATH"}
     floor_env["BENCH_TABLE"] = next(iter(backend.table_names.values()))
-    cases: dict[str, tuple[str, list[Path], dict[str, str]]] = {"floor": (_FLOOR, [runtime], floor_env)}
+    cases: dict[str, Callable[[int], tuple[Timing, str]]] = {"floor": lambda _: _spawn(_FLOOR, [runtime], floor_env)}
     for name, function in sorted(functions.items()):
         if names is not None and name not in names:
             continue
         module, _, attribute = function.handler.rpartition(".")
-        path = [function.code_uri, *function_deps(function), *layer, runtime]
+        code = _FIRST_INVOCATION.format(module=module, attribute=attribute, name=name)
         env = {k: v for k, v in backend.environment(function).items() if k != "PYTHONPATH"}
-        cases[name] = (_FIRST_INVOCATION.format(module=module, attribute=attribute, name=name), path, env)
-    samples: dict[str, list[float]] = {name: [] for name in cases}
-    status: dict[str, str] = {}
-    for run in range(FIRST_RUNS):  # interleaved, so machine load drifts hit every case alike
-        for name, (code, path, env) in cases.items():
-            if name != "floor":
-                env = {**env, "BENCH_EVENT": json.dumps(events[name][run])}
-            elapsed, status[name] = _spawn(code, path, env)
-            samples[name].append(elapsed)
-    floor = samples.pop("floor")
-    base, base_min = statistics.median(floor), min(floor)
+
+        def case(run: int, code: str = code, name: str = name, env: dict[str, str] = env, compiled: bool = True) -> Any:
+            event = events[name][run if compiled else FIRST_RUNS + run]
+            return _spawn(code, lambda_path(functions[name], compiled), {**env, "BENCH_EVENT": json.dumps(event)})
+
+        cases[name] = case
+        if name in HOT:
+            cases[name + SOURCE_ONLY] = functools.partial(case, compiled=False)
+    before = load_average()
+    samples = interleaved(cases, FIRST_RUNS)
+    floor = [timing for timing, _ in samples.pop("floor")]
     print(f"full cold start over {FIRST_RUNS} fresh interpreters each: interpreter start to the end of the first")
-    print("invocation on the function's sample event, against moto's DynamoDB and Secrets Manager on loopback;")
-    print("paired: each run's ratio to the floor of the same round (min median max, IQR)")
-    print(f"{'':40} {'status':>6} {'median':>9} {'ratio':>5}  {'min':>6} {'ratio':>5}  {'paired ratio':>12}")
+    print("invocation on the function's sample event, against moto's DynamoDB and Secrets Manager on loopback,")
+    print("code with its bytecode as `make build` ships it; ratio: each run to the floor of its round,")
+    print(f"{RATIO_HEADER}; CPU: the function's process only (load average {before} -> {load_average()})")
+    print(f"{'':44} {'status':>6} {'wall':>7}  {'wall / floor':35} {'CPU':>6}  {'CPU / floor'}")
     floor_label = "floor: boto3 + client + one GetItem"
-    print(f"{floor_label:40} {'200':>6} {base * 1000:6.0f} ms  1.00  {base_min * 1000:3.0f} ms  1.00")
-    for name, values in samples.items():
-        elapsed, fastest = statistics.median(values), min(values)
-        mark = " *" if name in HOT else ""
-        paired = _spread([v / f for v, f in zip(values, floor, strict=True)])
+    wall, cpu = statistics.median(t.wall for t in floor), statistics.median(t.cpu for t in floor)
+    print(f"{floor_label:44} {'200':>6} {wall * 1000:4.0f} ms  {'1':35} {cpu * 1000:3.0f} ms  1")
+    for name, found in samples.items():
+        timings = [timing for timing, _ in found]
+        walls, cpus = _against(timings, floor)
+        label = SOURCE_ONLY if name.endswith(SOURCE_ONLY) else name + (" *" if name in HOT else "")
         print(
-            f"{name + mark:40} {status[name]:>6} {elapsed * 1000:6.0f} ms  {elapsed / base:4.2f}"
-            f"  {fastest * 1000:3.0f} ms  {fastest / base_min:4.2f}  {paired}"
+            f"{label:44} {found[-1][1]:>6} {statistics.median(t.wall for t in timings) * 1000:4.0f} ms"
+            f"  {spread(walls):35} {statistics.median(t.cpu for t in timings) * 1000:3.0f} ms  {spread(cpus)}"
         )
-    print("  * the functions a crowd's first requests land on (with SnapStart, see the restore table)")
+    print("  * the functions a crowd's first requests land on (with SnapStart, see the restore table); goal:")
+    print(f"    <= {COLD_GOAL} x the floor, or the import profile below (`python -m localapi.bench imports`)")
+
+
+COLD_GOAL = 1.15
 
 
 # A SnapStart restore, emulated: the function's init and its before-snapshot hook in one process,
 # then fork (the snapshot: the child starts from the parent's memory as it was), and in the child
-# the after-restore hook, the first invocation (timed from the fork), then warm invocations.
-# `random`'s reseed at fork (os.register_at_fork) is undone in the child: a restore copies memory
-# as it was, so only the after-restore hook may reseed it.
+# the after-restore hook, the first invocation, then warm invocations, each phase timed on both
+# clocks (CPU: process_time, every thread of the child) with the memory pages it first touched
+# (minor faults: a fork copies a page on its first write, as a restore pages it in from the
+# snapshot). `random`'s reseed at fork (os.register_at_fork) is undone in the child: a restore
+# copies memory as it was, so only the after-restore hook may reseed it.
 _RESTORE = """
 import time; t0 = time.perf_counter()
-import importlib, json, os, random, statistics, sys
+import importlib, json, os, random, resource, statistics, sys
 module = importlib.import_module({module!r})
 handler = getattr(module, {attribute!r})
 from streamauth import priming
@@ -390,25 +536,30 @@ def call(event):
     except Exception as exc:
         return type(exc).__name__[:6]
     return str(reply.get("statusCode") if isinstance(reply, dict) else type(reply).__name__)
+def timed(work):
+    faults, cpu, began = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, time.process_time(), time.perf_counter()
+    done = work()
+    wall, cpu = time.perf_counter() - began, time.process_time() - cpu
+    return [wall, cpu, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults], done
 events = json.loads(os.environ["BENCH_EVENTS"])
 snapshot = random.getstate()
+ballast = bytearray(b"1") * (256 * 4096)  # pages the child writes last: what one page costs
 read, write = os.pipe()
 sys.stdout.flush()
-began = time.perf_counter()
 if os.fork() == 0:
     random.setstate(snapshot)
     before = set(sys.modules)
-    priming.after_restore()
-    hook = time.perf_counter() - began
-    status = call(events[0])
-    first = time.perf_counter() - began
+    hook, _ = timed(priming.after_restore)
+    first, status = timed(lambda: call(events[0]))
     imported = sorted(set(sys.modules) - before)
-    warm = []
-    for event in events[1:]:
-        started = time.perf_counter()
-        call(event)
-        warm.append(time.perf_counter() - started)
-    os.write(write, json.dumps([first, statistics.median(warm), init, hook, status, imported]).encode())
+    warm = [timed(lambda e=event: call(e))[0] for event in events[1:]]
+    warm = [statistics.median(phase[i] for phase in warm) for i in range(3)]
+    def touch():
+        for at in range(0, len(ballast), 4096):
+            ballast[at] = 50
+    page = timed(touch)[0]
+    page = page[1] / max(page[2], 1)
+    os.write(write, json.dumps([init, hook, first, warm, page, status, imported]).encode())
     os._exit(0)
 os.close(write)
 chunks = []
@@ -419,7 +570,7 @@ sys.stdout.write(b"".join(chunks).decode() + "\\n")
 sys.stdout.flush()
 os._exit(0)
 """
-RESTORE_RUNS = 9
+RESTORE_RUNS = 11
 RESTORE_WARM = 5  # warm invocations after the first, in the same restored process: their median is "warm"
 RESTORE_GOAL = 1.3
 
@@ -429,56 +580,229 @@ def snapstart_functions() -> list[str]:
     return sorted(name for name in tpl.functions() if "SnapStart" in resources[name]["Properties"])
 
 
-def _spread(values: list[float]) -> str:
-    """min median max of `values`, and their interquartile range."""
-    low, _, high = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
-    return f"{min(values):4.2f} {statistics.median(values):4.2f} {max(values):4.2f}  IQR {high - low:4.2f}"
+@dataclass(frozen=True)
+class Restore:
+    """One emulated restore: its phases ([wall s, CPU s, minor faults]), the CPU seconds a page's
+    first write after the fork took, and what it answered."""
+
+    init: float
+    hook: list[float]
+    first: list[float]
+    warm: list[float]
+    page: float
+    status: str
+    imported: list[str]
+
+    def ratios(self, clock: int) -> tuple[float, float]:
+        """(after-restore hook + first invocation) / warm, and first invocation / warm."""
+        return (self.hook[clock] + self.first[clock]) / self.warm[clock], self.first[clock] / self.warm[clock]
 
 
-def restore(runs: int = RESTORE_RUNS, names: list[str] | None = None) -> dict[str, list[tuple[float, float]]]:
-    """Each SnapStart function restored `runs` times (interleaved): restore to the first response,
-    against a warm invocation of the same restored process."""
-    runtime, layer = build_lambda_like_paths()
+def restore(runs: int = RESTORE_RUNS, names: list[str] | None = None) -> dict[str, list[Restore]]:
+    """Each SnapStart function restored `runs` times (interleaved): the after-restore hook and
+    the first invocation, against a warm invocation of the same restored process."""
     names = names or snapstart_functions()
     per_run = 1 + RESTORE_WARM
     backend = _bench_backend()
-    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
-    inits: dict[str, list[float]] = {name: [] for name in names}
-    hooks: dict[str, list[float]] = {name: [] for name in names}
-    status: dict[str, str] = {}
-    imported: dict[str, list[str]] = {}
     events = _sample_events(backend, runs * per_run)
     functions = tpl.functions()
-    for run in range(runs):  # interleaved, so machine load drifts hit every function alike
-        for name in names:
-            function = functions[name]
-            module, _, attribute = function.handler.rpartition(".")
-            path = [function.code_uri, *function_deps(function), *layer, runtime]
-            env = {k: v for k, v in backend.environment(function).items() if k != "PYTHONPATH"}
-            env["BENCH_EVENTS"] = json.dumps(events[name][run * per_run : (run + 1) * per_run])
-            code = _RESTORE.format(module=module, attribute=attribute, name=name)
-            first, warm, init, hook, status[name], imported[name] = json.loads(_isolated(code, path, env))
-            samples[name].append((first, warm))
-            inits[name].append(init)
-            hooks[name].append(hook)
+
+    def case(run: int, name: str) -> Restore:
+        function = functions[name]
+        module, _, attribute = function.handler.rpartition(".")
+        env = {k: v for k, v in backend.environment(function).items() if k != "PYTHONPATH"}
+        env["BENCH_EVENTS"] = json.dumps(events[name][run * per_run : (run + 1) * per_run])
+        code = _RESTORE.format(module=module, attribute=attribute, name=name)
+        return Restore(*json.loads(_isolated(code, lambda_path(function), env)))
+
+    before = load_average()
+    samples = interleaved({name: functools.partial(case, name=name) for name in names}, runs)
     print(f"SnapStart restore, emulated ({runs} restores each, interleaved): init + before-snapshot hook in one")
-    print("process, fork (the snapshot), then after-restore hook + first invocation, against the median of")
-    print(f"{RESTORE_WARM} warm invocations in the same restored process (goal: first <= {RESTORE_GOAL}x warm)")
-    print(f"{'':28} {'status':>6} {'init':>7} {'hook':>7} {'first':>8} {'warm':>7}  {'first/warm min med max':>22}")
-    for name, pairs in samples.items():
-        ratios = [first / warm for first, warm in pairs]
-        first_ms = statistics.median(f for f, _ in pairs) * 1000
-        warm_ms = statistics.median(w for _, w in pairs) * 1000
+    print("process, fork (the snapshot), then the after-restore hook, the first invocation, and the median of")
+    print(f"{RESTORE_WARM} warm invocations in the same restored process. A restore's response comes after both the")
+    print(f"hook and the first invocation: goal (hook + first) <= {RESTORE_GOAL} x warm; first alone beside it.")
+    print(f"Medians in ms; ratios per restore, {RATIO_HEADER} (load average {before} -> {load_average()})")
+    for clock, label in ((0, "wall"), (1, "CPU")):
         print(
-            f"{name:28} {status[name]:>6} {statistics.median(inits[name]) * 1000:4.0f} ms"
-            f" {statistics.median(hooks[name]) * 1000:4.1f} ms {first_ms:5.1f} ms {warm_ms:4.1f} ms  {_spread(ratios)}"
+            f"{label:28} {'status':>6} {'hook':>6} {'first':>6} {'warm':>6}  {'(hook + first) / warm':35} first / warm"
         )
-    left = {name: mods for name, mods in imported.items() if mods}
+        for name, found in samples.items():
+            ms = [
+                statistics.median(getattr(r, phase)[clock] for r in found) * 1000 for phase in ("hook", "first", "warm")
+            ]
+            both, first = zip(*(r.ratios(clock) for r in found), strict=True)
+            print(
+                f"{name:28} {found[-1].status:>6} {ms[0]:6.1f} {ms[1]:6.1f} {ms[2]:6.1f}"
+                f"  {spread(list(both)):35} {spread(list(first))}"
+            )
+    page = statistics.median(r.page for found in samples.values() for r in found)
+    print("memory pages first written after the fork (minor faults, medians), and the CPU time the first")
+    print(f"invocation takes beyond a warm one, against what its pages cost here ({page * 1e6:.1f} us each, measured)")
+    print(f"{'':28} {'hook':>6} {'first':>6} {'warm':>6}  {'first - warm: CPU':>18} {'its pages':>10}")
+    for name, found in samples.items():
+        faults = [statistics.median(getattr(r, phase)[2] for r in found) for phase in ("hook", "first", "warm")]
+        extra = statistics.median(r.first[1] - r.warm[1] for r in found)
+        pages = statistics.median((r.first[2] - r.warm[2]) * r.page for r in found)
+        print(
+            f"{name:28} {faults[0]:6.0f} {faults[1]:6.0f} {faults[2]:6.0f}"
+            f"  {extra * 1000:15.1f} ms {pages * 1000:7.1f} ms"
+        )
+    left = {name: found[-1].imported for name, found in samples.items() if found[-1].imported}
     if left:
         print("  still imported by a first invocation after the restore:")
-        for name, mods in left.items():
-            print(f"    {name}: {', '.join(mods)}")
+        for name, modules in left.items():
+            print(f"    {name}: {', '.join(modules)}")
     return samples
+
+
+IMPORT_RUNS = 3
+IMPORT_TOP = 15
+
+
+def _import_times(code: str, path: list[Path], env: dict[str, str]) -> dict[str, tuple[float, float]]:
+    """{module: (seconds of its own, seconds with what it imported)}, as `python -X importtime`
+    reports them for one run of `code`."""
+    found: dict[str, tuple[float, float]] = {}
+    for line in _run_isolated(code, path, env, "-X", "importtime").stderr.splitlines():
+        if line.startswith("import time:") and "self [us]" not in line:
+            own, total, name = line.removeprefix("import time:").split("|")
+            found[name.strip()] = (int(own) / 1e6, int(total) / 1e6)
+    return found
+
+
+def _fastest(runs: list[dict[str, tuple[float, float]]]) -> dict[str, tuple[float, float]]:
+    """Per module, its fastest run (load only ever adds time); modules every run imported."""
+    common = set.intersection(*(set(run) for run in runs))
+    return {m: min(run[m] for run in runs) for m in common}
+
+
+def imports(names: tuple[str, ...] = HOT) -> None:
+    """Per hot function, what its full cold start imports beyond the floor's (`-X importtime`, with
+    bytecode as built; each module's fastest of IMPORT_RUNS runs): the total of their own times,
+    by package, and the slowest modules."""
+    runtime, _ = build_lambda_like_paths()
+    backend = _bench_backend()
+    events = _sample_events(backend, IMPORT_RUNS)
+    functions = tpl.functions()
+    floor_env = {k: v for k, v in backend.environment(functions[names[0]]).items() if k != "PYTHONPATH"}
+    floor_env["BENCH_TABLE"] = next(iter(backend.table_names.values()))
+    cases: dict[str, Callable[[int], dict[str, tuple[float, float]]]] = {
+        "floor": lambda _: _import_times(_FLOOR, [runtime], floor_env)
+    }
+    for name in names:
+        function = functions[name]
+        module, _, attribute = function.handler.rpartition(".")
+        code = _FIRST_INVOCATION.format(module=module, attribute=attribute, name=name)
+        env = {k: v for k, v in backend.environment(function).items() if k != "PYTHONPATH"}
+
+        def case(run: int, code: str = code, name: str = name, env: dict[str, str] = env) -> Any:
+            event = json.dumps(events[name][run])
+            return _import_times(code, lambda_path(functions[name]), {**env, "BENCH_EVENT": event})
+
+        cases[name] = case
+    before = load_average()
+    samples = {name: _fastest(runs) for name, runs in interleaved(cases, IMPORT_RUNS).items()}
+    floor = samples.pop("floor")
+    print("imports of a full cold start beyond the floor's (python -X importtime, code with its bytecode; each")
+    print(f"module's fastest of {IMPORT_RUNS} runs; own time: without the modules it imports; load average")
+    print(
+        f"{before} -> {load_average()}). Floor: {len(floor)} modules, {sum(o for o, _ in floor.values()) * 1000:.0f} ms"
+    )
+    for name, found in samples.items():
+        beyond = {m: times for m, times in found.items() if m not in floor}
+        packages: dict[str, float] = {}
+        for module, (own, _) in beyond.items():
+            parts = module.split(".")
+            package = ".".join(parts[:2]) if parts[0] == "streamauth" else parts[0]
+            packages[package] = packages.get(package, 0.0) + own
+        total = sum(own for own, _ in beyond.values())
+        print(f"{name}: {len(beyond)} modules beyond the floor's, {total * 1000:.0f} ms of their own")
+        listed = sorted(packages.items(), key=lambda item: -item[1])
+        print("  by package: " + ", ".join(f"{package} {own * 1000:.1f}" for package, own in listed if own >= 0.0005))
+        print(f"  {'slowest modules':58} {'own':>6} {'with its imports':>16}")
+        for module, (own, total) in sorted(beyond.items(), key=lambda item: -item[1][0])[:IMPORT_TOP]:
+            print(f"  {module:58} {own * 1000:4.1f} ms {total * 1000:13.1f} ms")
+
+
+# -- instructions: the same work counted, not timed ---------------------------------------------
+#
+# valgrind's callgrind counts the instructions a process executes (its own, in user space: not
+# the kernel's page faults, not moto's server): the same for the same work whatever else runs
+# on the machine (two runs agree to 1 in 10^5), so these ratios are the steady ones; wall and
+# CPU time above say what they cost. A restore's phases are counted as differences of runs that
+# stop after each phase (without fork: a restore's memory paging is in the CPU table above).
+_STAGES = """
+import importlib, json, os
+module = importlib.import_module({module!r})
+handler = getattr(module, {attribute!r})
+from streamauth import priming
+class Context:
+    function_name = {name!r}
+    memory_limit_in_mb = 128
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:" + {name!r}
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+    log_group_name = "/aws/lambda/" + {name!r}
+    log_stream_name = "bench"
+    def get_remaining_time_in_millis(self):
+        return 3000
+events = json.loads(os.environ["BENCH_EVENTS"])
+priming.before_snapshot()
+if {stages} > 0:
+    priming.after_restore()
+for event in events[: max({stages} - 1, 0)]:
+    handler(event, Context())
+os._exit(0)
+"""
+STAGES = ("before-snapshot hook", "after-restore hook", "first", "warm")
+
+
+def _instructions(code: str, path: list[Path], env: dict[str, str]) -> int:
+    """Instructions the interpreter running `code` executes, counted by callgrind."""
+    found = _run_isolated(code, path, {**env, "PYTHONHASHSEED": "0"}, valgrind=True)
+    counted = re.search(r"Collected : (\d+)", found.stderr)
+    if counted is None:
+        raise RuntimeError(f"callgrind counted nothing: {found.stderr[-500:]}")
+    return int(counted.group(1))
+
+
+def instructions(names: tuple[str, ...] = HOT) -> None:
+    """The hot functions' full cold starts against the floor, and their restores' phases, in
+    instructions (one run each: counts repeat)."""
+    if shutil.which("valgrind") is None:
+        print("instructions: valgrind is not installed (apt-get install valgrind): skipped")
+        return
+    runtime, _ = build_lambda_like_paths()
+    backend = _bench_backend()
+    events = _sample_events(backend, 1 + len(STAGES) * 2)
+    functions = tpl.functions()
+    floor_env = {k: v for k, v in backend.environment(functions[names[0]]).items() if k != "PYTHONPATH"}
+    floor_env["BENCH_TABLE"] = next(iter(backend.table_names.values()))
+    floor = _instructions(_FLOOR, [runtime], floor_env)
+    print("instructions (valgrind's callgrind; the same count for the same work, whatever the load), millions:")
+    print(f"full cold start {'':28} {'':>8} {'/ floor':>7}")
+    print(f"{'floor: boto3 + client + one GetItem':44} {floor / 1e6:8.0f} {1:7.2f}")
+    phases: dict[str, list[int]] = {}
+    for name in names:
+        function = functions[name]
+        module, _, attribute = function.handler.rpartition(".")
+        env = {k: v for k, v in backend.environment(function).items() if k != "PYTHONPATH"}
+        code = _FIRST_INVOCATION.format(module=module, attribute=attribute, name=name)
+        built = _instructions(code, lambda_path(function), {**env, "BENCH_EVENT": json.dumps(events[name][0])})
+        print(f"{name:44} {built / 1e6:8.0f} {built / floor:7.2f}")
+        stages = _STAGES.format(module=module, attribute=attribute, name=name, stages="{stages}")
+        counts = []
+        for stage in range(len(STAGES)):
+            used = events[name][1 + 2 * stage : 3 + 2 * stage]
+            code = stages.format(stages=stage)
+            counts.append(_instructions(code, lambda_path(function), {**env, "BENCH_EVENTS": json.dumps(used)}))
+        phases[name] = [later - earlier for earlier, later in itertools.pairwise(counts)]
+    heading = f"{'hook':>8} {'first':>7} {'warm':>7}  (hook + first) / warm  first / warm"
+    print(f"{'restore, by phase (no fork)':44} {heading}")
+    for name, (hook, first, warm) in phases.items():
+        print(
+            f"{name:44} {hook / 1e6:8.1f} {first / 1e6:7.1f} {warm / 1e6:7.1f}"
+            f"  {(hook + first) / warm:21.2f}  {first / warm:12.2f}"
+        )
 
 
 def _crypto_cold_start(samples: dict[str, list[float]]) -> None:
@@ -487,8 +811,7 @@ def _crypto_cold_start(samples: dict[str, list[float]]) -> None:
     rows = [(n.removesuffix(FIRST_CRYPTO), n) for n in samples if n.endswith(FIRST_CRYPTO)]
     if not rows:
         return
-    deps = BUILD / f"{CRYPTO_LAYER}-deps"
-    size = sum(f.stat().st_size for f in deps.rglob("*") if f.is_file() and "__pycache__" not in f.parts)
+    size = _size(_requirements(f"{CRYPTO_LAYER}-deps", tpl.layer_content(CRYPTO_LAYER) / "requirements.txt"))
     print(f"{CRYPTO_LAYER} (cryptography), unzipped: {size / 1e6:.1f} MB, on {len(rows) + 1} functions only")
     print(f"{'first request with cryptography / import only':48} {'median':>6} {'min':>6}")
     for name, first in rows:
@@ -687,13 +1010,13 @@ def _subscriber_and_key_counts(count: Callable[[str, Callable[[], Any]], None], 
     from streamauth.service.subscribers import subscriber_service
 
     secret = totp.new_b32_secret()
-    request = CreateSubscriberRequest.parse("bench", {"subscriberId": "bob", "type": "publish", "b32Secret": secret})
+    request = CreateSubscriberRequest.parse("bench", {"subscriberId": "bobby", "type": "publish", "b32Secret": secret})
     service = subscriber_service()
     service.create(request, now)
     code = totp.totp(totp.b32_key(secret), now, 60)
-    count("verify subscriber code (wrong)", lambda: service.verify("bench", "bob", "000000", "publish", now, None))
-    count("verify subscriber code (accepted)", lambda: service.verify("bench", "bob", code, "publish", now, None))
-    count("verify subscriber code (replayed)", lambda: service.verify("bench", "bob", code, "publish", now, None))
+    count("verify subscriber code (wrong)", lambda: service.verify("bench", "bobby", "000000", "publish", now, None))
+    count("verify subscriber code (accepted)", lambda: service.verify("bench", "bobby", code, "publish", now, None))
+    count("verify subscriber code (replayed)", lambda: service.verify("bench", "bobby", code, "publish", now, None))
     _, key = account_service().create(CreateAccountRequest.parse({"name": "bench"}), now, operator())
     count("authorizer, service-account key (first use)", lambda: authenticate(f"Token {key}", auth_context(), now))
     count("authorizer, service-account key (again)", lambda: authenticate(f"Token {key}", auth_context(), now + 1))
@@ -1007,19 +1330,21 @@ def decisions(clients: int = DECISION_CLIENTS, seconds: float = DECISION_SECONDS
 LAYER_GOAL_MB = 5.0
 
 
+def _size(root: Path, bytecode: bool = False) -> int:
+    """Bytes of the files under `root`: its source and data, or (`bytecode`) its pycs only."""
+    return sum(f.stat().st_size for f in root.rglob("*") if f.is_file() and ("__pycache__" in f.parts) == bytecode)
+
+
 def layer_size() -> None:
     """The layer's unzipped size as `sam build` makes it: its requirements (pip, as SAM runs it)
-    plus the package, without bytecode caches (Lambda's runtime writes none into /opt)."""
+    plus the package; and the bytecode `make build` adds to it (localapi.bytecode)."""
     _, (package_root, deps) = build_lambda_like_paths()
-
-    def size(root: Path) -> int:
-        return sum(f.stat().st_size for f in root.rglob("*") if f.is_file() and "__pycache__" not in f.parts)
-
-    package, dependencies = size(package_root / "streamauth"), size(deps)
+    package, dependencies = _size(package_root / "streamauth"), _size(deps)
+    compiled = _size(package_root, bytecode=True) + _size(deps, bytecode=True)
     total = (package + dependencies) / 1e6
     print(
         f"layer, unzipped: {total:.2f} MB (goal <= {LAYER_GOAL_MB:.0f} MB): streamauth {package / 1e6:.2f} MB,"
-        f" requirements {dependencies / 1e6:.2f} MB"
+        f" requirements {dependencies / 1e6:.2f} MB; with the bytecode `make build` adds: {compiled / 1e6:.2f} MB more"
     )
 
 
@@ -1116,6 +1441,12 @@ def main() -> None:
         print()
         restore()
         return
+    if sys.argv[1:] == ["imports"]:  # the hot functions' import profiles only
+        imports()
+        return
+    if sys.argv[1:] == ["instructions"]:  # the hot functions' cold starts and restores, counted
+        instructions()
+        return
     layer_size()
     print()
     tokens()
@@ -1124,7 +1455,11 @@ def main() -> None:
     print()
     first_invocation()
     print()
+    imports()
+    print()
     restore()
+    print()
+    instructions()
     print()
     dynamodb_requests()
     print()

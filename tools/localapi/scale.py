@@ -9,8 +9,10 @@ admissions from AWS's published prices.
 
 A third run, the policy mix, puts the stateful access policies on the stream (README "Access
 policies": `maxSessions`, `bindOnFirstUse`, `sharing`) and gives each JWT player a JWT of its own
-(one JWT shared by a tenth of the crowd would be sharing): writes per admission and the peak
-writes/s per partition key with them.
+(one JWT shared by a tenth of the crowd would be sharing): the same 100,000 admissions, writes per
+admission and the peak writes/s per partition key with them. (moto answers a Query by sorting the
+whole table: `_queries_read_one_partition` makes it read the partition, as DynamoDB does, or the
+policy mix's slot Queries made the run quadratic.)
 
 One process plays every Lambda environment, so the 5 s stream-state cache is shared: in AWS
 each warm environment reads the stream's state once per 5 s, i.e. (environments / 5) reads/s
@@ -134,14 +136,68 @@ def _admissions(count: int) -> list[str]:
     return [kinds[(i * 7919) % len(kinds)] for i in range(len(kinds))]
 
 
+def _queries_read_one_partition() -> None:
+    """moto answers a Query by sorting every item of the table (`Table.all_items`) and then
+    keeping the partition's: a cost that grows with the table, so a crowd whose admissions query
+    (the policy mix: a capped credential's slot Query) slowed as its sessions accumulated (3,000
+    admissions took 20 minutes, 100,000 would not end). DynamoDB reads only the partition, in
+    sort-key order: here too, the partition's items handed to moto's own query (which still
+    checks key, range condition, order and pages). For a `begins_with`, only the items it
+    matches (one block in sort order) and the block's neighbours, so that moto pages exactly as
+    it did over the whole partition (a page that ends with the last match still says where)."""
+    from moto.dynamodb.models.table import Table
+
+    if getattr(Table.query, "one_partition", False):
+        return
+    query = Table.query
+
+    def one_partition(
+        self: Any, hash_key: Any, range_comparison: str | None, range_objs: list[Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        index_name = args[4] if len(args) > 4 else kwargs.get("index_name")
+        if index_name or hash_key is None or not self.range_key_attr:
+            return query(self, hash_key, range_comparison, range_objs, *args, **kwargs)
+        items = list(self.items[hash_key].values()) if hash_key in self.items else []
+        if range_comparison == "BEGINS_WITH" and range_objs and isinstance(range_objs[0].value, str):
+            items = _begins_with(items, range_objs[0].value)
+        self.all_items = lambda: items  # this call's candidates (moto's lock serialises requests)
+        try:
+            return query(self, hash_key, range_comparison, range_objs, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    one_partition.one_partition = True  # type: ignore[attr-defined]
+    Table.query = one_partition  # type: ignore[method-assign]
+
+
+def _begins_with(items: list[Any], prefix: str) -> list[Any]:
+    """The items whose (string) sort key starts with `prefix`, with the last item before them
+    and the first after them in sort order (strings with a prefix are one block of that order)."""
+    matched: list[Any] = []
+    before: Any = None
+    after: Any = None
+    for item in items:
+        key = item.range_key.value
+        if key.startswith(prefix):
+            matched.append(item)
+        elif key < prefix:
+            before = item if before is None or key > before.range_key.value else before
+        elif after is None or key < after.range_key.value:
+            after = item
+    return [item for item in (before, *matched, after) if item is not None]
+
+
 def run(naive: bool, admissions: int = ADMISSIONS, policies: bool = False) -> dict[str, Any]:
     """The crowd, against a fresh moto; `naive` adds the old design's counter write per viewer;
     `policies` puts the stateful access policies on the stream (POLICY)."""
     from localapi.bench import moto_deployment
 
     name = "naive" if naive else "policies" if policies else "streamauth"
+    began = time.monotonic()
     with moto_deployment(f"scale-{name}"):
         from streamauth import aws, clock
+
+        _queries_read_one_partition()
 
         start = 1_800_000_000.0
         simulated = [start - 120]
@@ -150,14 +206,22 @@ def run(naive: bool, admissions: int = ADMISSIONS, policies: bool = False) -> di
             credentials = _prepare(simulated[0], Counter(kinds), policies)
             meter = Meter(lambda: (simulated[0] - start) * ADMISSIONS / admissions)
             aws.dynamodb_client().meta.events.register("provide-client-params.dynamodb.*", meter.record)
-            timings = _crowd(kinds, credentials, simulated, start, naive, meter)
-    return _summary(meter, timings, Counter(kinds), admissions)
+            timings, own = _crowd(kinds, credentials, simulated, start, naive, meter)
+    return {**_summary(meter, timings, own, Counter(kinds), admissions), "run_seconds": time.monotonic() - began}
 
 
-def _summary(meter: Meter, timings: dict[str, list[float]], kinds: Counter[str], admissions: int) -> dict[str, Any]:
+def _summary(
+    meter: Meter,
+    timings: dict[str, list[float]],
+    own: dict[str, list[float]],
+    kinds: Counter[str],
+    admissions: int,
+) -> dict[str, Any]:
     rate = ADMISSIONS / SECONDS  # admissions per second during the crowd
 
-    def costs(requests: int, units: Counter[str], seconds: list[float], count: int, writes: int) -> dict[str, float]:
+    def costs(
+        requests: int, units: Counter[str], seconds: list[float], count: int, writes: int, code: list[float]
+    ) -> dict[str, float]:
         per_admission = requests / count
         gbs = (statistics.median(seconds) + per_admission * DYNAMODB_LATENCY_S) * MEMORY_GB
         dynamo = (units["write"] * PRICE["wru"] + units["read"] * PRICE["rru"]) / count
@@ -166,6 +230,7 @@ def _summary(meter: Meter, timings: dict[str, list[float]], kinds: Counter[str],
             "requests_per_admission": per_admission,
             "writes_per_admission": writes / count,
             "decision_ms_median": statistics.median(seconds) * 1000,
+            "code_ms_median": statistics.median(code) * 1000,
             "gbs_per_admission": gbs,
             "dynamo_per_million": dynamo,
             "cost_rest": PRICE["rest"] + lambda_cost + dynamo,
@@ -173,12 +238,13 @@ def _summary(meter: Meter, timings: dict[str, list[float]], kinds: Counter[str],
         }
 
     everything = [t for kind in timings.values() for t in kind]
+    code = [t for kind in own.values() for t in kind]
     total_units: Counter[str] = sum(meter.units.values(), Counter())
     by_kind: dict[str, Any] = {}
     result = {
         "admissions": admissions,
         "peaks": meter.peaks(),
-        **costs(sum(meter.requests.values()), total_units, everything, admissions, sum(meter.writes.values())),
+        **costs(sum(meter.requests.values()), total_units, everything, admissions, sum(meter.writes.values()), code),
         "kinds": by_kind,
     }
     for kind, count in kinds.items():
@@ -191,7 +257,7 @@ def _summary(meter: Meter, timings: dict[str, list[float]], kinds: Counter[str],
             for rw in ("write", "read")
         }
         by_kind[kind] = {
-            **costs(meter.requests[kind], meter.units[kind], timings[kind], count, meter.writes[kind]),
+            **costs(meter.requests[kind], meter.units[kind], timings[kind], count, meter.writes[kind], own[kind]),
             # if the whole crowd were this kind: requests/s on its hottest partition key (the
             # stream-state reads through the cache are per environment, not per admission)
             "all_this_kind_peak_writes": (hottest["write"][0], round(hottest["write"][1] / count * rate)),
@@ -236,9 +302,11 @@ def _prepare(now: float, kinds: Counter[str], policies: bool = False) -> dict[st
 
 def _crowd(
     kinds: list[str], credentials: dict[str, Any], simulated: list[float], start: float, naive: bool, meter: Meter
-) -> dict[str, list[float]]:
-    """Each admission as the nginx hook function makes it; the in-process time of each decision
-    (wall time minus the DynamoDB round trips) by kind."""
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Each admission as the nginx hook function makes it; by kind, the in-process time of each
+    decision (wall time minus the DynamoDB round trips: the SDK's building and signing of each
+    request is in it, as it is in a Lambda's bill) and of streamauth's own code in it (wall time
+    minus the whole of each SDK call)."""
     from streamauth.aws import dynamodb_client
     from streamauth.logic import totp
     from streamauth.models.hooks import parse_nginx
@@ -254,16 +322,22 @@ def _crowd(
     member = 0
     timings: dict[str, list[float]] = defaultdict(list)
     client = dynamodb_client()
-    round_trips = [0.0]
+    own: dict[str, list[float]] = defaultdict(list)
+    round_trips, calls = [0.0], [0.0]
+
+    def called(**_: Any) -> None:
+        calls[0] -= time.perf_counter()
 
     def sent(**_: Any) -> None:
         round_trips[0] -= time.perf_counter()
 
     def answered(**_: Any) -> None:
         round_trips[0] += time.perf_counter()
+        calls[0] += time.perf_counter()
 
+    client.meta.events.register_first("provide-client-params.dynamodb.*", called)  # the call's first event
     client.meta.events.register("before-send.dynamodb.*", sent)
-    client.meta.events.register("after-call.dynamodb.*", answered)
+    client.meta.events.register_last("after-call.dynamodb.*", answered)  # its last
     for i, kind in enumerate(kinds):
         simulated[0] = start + i * SECONDS / len(kinds)
         now = simulated[0]
@@ -281,7 +355,7 @@ def _crowd(
         hook = parse_nginx(f"app=live&addr={addr}&clientid={i}&call=play&name={STREAM}&{credential}")
         assert hook is not None
         meter.kind = kind
-        round_trips[0] = 0.0
+        round_trips[0] = calls[0] = 0.0
         began = time.perf_counter()
         decision = access.decide(hook, now)
         if naive:  # the old design: every viewer counted on the stream's own item
@@ -291,9 +365,11 @@ def _crowd(
                 UpdateExpression="ADD hits :one",
                 ExpressionAttributeValues={":one": {"N": "1"}},
             )
-        timings[kind].append(time.perf_counter() - began - round_trips[0])
+        took = time.perf_counter() - began
+        timings[kind].append(took - round_trips[0])
+        own[kind].append(took - calls[0])
         assert decision.allow, (kind, decision.reason)
-    return timings
+    return timings, own
 
 
 def main() -> None:
@@ -318,10 +394,12 @@ def main() -> None:
         ("DynamoDB requests per admission", lambda r: f"{r['requests_per_admission']:.2f}"),
         ("DynamoDB writes per admission", lambda r: f"{r['writes_per_admission']:.2f}"),
         ("decision in-process, median (no I/O)", lambda r: f"{r['decision_ms_median']:.3f} ms"),
+        ("  of it streamauth's code (no SDK), median", lambda r: f"{r['code_ms_median']:.3f} ms"),
         ("Lambda GB-s per admission (128 MB)", lambda r: f"{r['gbs_per_admission']:.6f}"),
         ("DynamoDB $ per million admissions", lambda r: f"${r['dynamo_per_million']:.2f}"),
         ("total $ per million, REST API", lambda r: f"${r['cost_rest']:.2f}"),
         ("total $ per million, HTTP API", lambda r: f"${r['cost_http']:.2f}"),
+        ("run time (this machine)", lambda r: f"{r['run_seconds'] / 60:.1f} min"),
     ]
     for label, show in rows:
         print(f"  {label:40} {show(ours):>24} {show(naive):>24} {show(policies):>24}")

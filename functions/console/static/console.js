@@ -6,6 +6,7 @@ import { newSecret, otpauthUri, qrSvg } from "./otp.js";
 
 const $ = (selector) => document.querySelector(selector);
 const SESSIONS_REFRESH_MS = 3000;
+const PAGE = 50; // rows a list asks for at once (the API's largest page)
 const VIEWS = {
   stream: { title: "Stream", needsStream: true, render: streamView },
   tokens: { title: "Tokens", needsStream: true, render: tokensView },
@@ -63,10 +64,16 @@ function notice(box, message, kind = "ok") {
   box.append(el("p", { class: kind === "error" ? "error" : "ok", role: kind === "error" ? "alert" : "status", text: message }));
 }
 
-// Runs `action`; a refusal becomes text in `box` (the API's message and what to do next).
+// Runs `action`; a refusal becomes text in `box` (the API's message and what to do next). With
+// `done` (the news of an action), an answer that says nothing was done (Ant Media's Result:
+// HTTP 200, success false, e.g. a session that had already ended) is shown as that, not as done.
 async function attempt(box, action, done) {
   try {
     const result = await action();
+    if (done && result && result.success === false) {
+      notice(box, `Nothing changed: ${result.message || "the API did not do it"}. Reload the view and try again.`, "error");
+      return undefined;
+    }
     if (done) notice(box, typeof done === "function" ? done(result) : done);
     return result;
   } catch (error) {
@@ -84,6 +91,17 @@ function table(caption, columns, rows, empty = `No ${caption.toLowerCase()}.`) {
     el("thead", {}, el("tr", {}, columns.map((c) => el("th", { scope: "col", text: c })))),
     el("tbody", {}, rows),
   );
+}
+
+// A view's list, drawn the same way in every view: fetched through the API, then drawn as a
+// table in `box`; a refusal is text in `status` (the API's message and what to do next); an
+// answer that arrives after its view was left (`token` is not the current generation) draws
+// nothing. Resolves to what was fetched, or undefined (refused, or left behind).
+async function showList(token, box, status, fetch, draw) {
+  const rows = await attempt(status, fetch);
+  if (token !== generation || rows === undefined) return undefined;
+  box.replaceChildren(draw(rows));
+  return rows;
 }
 
 function currentStream() {
@@ -168,14 +186,15 @@ async function streamView(view, id, token) {
     await attempt(status, () => call("DELETE", `${stream(id)}/tokens`), `Every token of ${id} is revoked: sessions holding one end at their media server's next renew.`);
     await refresh();
   };
-  const policyStatus = el("div");
+  const policyStatus = el("div"); // the news of a save or a removal
+  const policyHint = el("div"); // what is stored now
   const policy = el("textarea", { name: "policy", rows: "6", cols: "60", spellcheck: "false" });
   const loadPolicy = async () => {
     try {
       const current = await call("GET", `${stream(id)}/policy`);
       if (token !== generation) return;
       policy.value = current && current.policy ? JSON.stringify(current.policy, null, 2) : "";
-      policyStatus.replaceChildren(current && current.policy ? "" : el("p", { class: "hint", text: `${id} has no access policy: only each credential's own rules apply.` }));
+      policyHint.replaceChildren(el("p", { class: "hint", text: current && current.policy ? `As stored for ${id} (GET …/policy).` : `${id} has no access policy: only each credential's own rules apply.` }));
     } catch (error) {
       if (token !== generation) return;
       if (error.status === 404 && /no such route/.test(error.message)) {
@@ -196,7 +215,7 @@ async function streamView(view, id, token) {
   };
   const removePolicy = async () => {
     if (!window.confirm(`Remove ${id}'s access policy?`)) return;
-    if (await attempt(policyStatus, () => call("DELETE", `${stream(id)}/policy`), `${id}'s access policy is removed.`)) policy.value = "";
+    if (await attempt(policyStatus, () => call("DELETE", `${stream(id)}/policy`), `${id}'s access policy is removed.`)) await loadPolicy();
   };
   view.append(
     el("p", {}, "Public viewers (", el("code", { text: "POST /api/v1/tokens" }), ") get viewer JWTs only while the stream is open to them."),
@@ -218,6 +237,7 @@ async function streamView(view, id, token) {
       el("div", { class: "actions" }, el("button", { type: "submit", text: "Save policy" }), el("button", { type: "button", class: "danger", text: "Remove policy", onclick: removePolicy })),
     ),
     policyStatus,
+    policyHint,
   );
   await Promise.all([refresh(), loadPolicy()]);
 }
@@ -230,17 +250,29 @@ async function tokensView(view, id, token) {
   const kind = select("kind", [["token", "one-time token"], ["jwt-token", "JWT stream token"]], "token");
   const minutes = el("input", { name: "minutes", type: "number", min: "1", value: "60", required: true });
   const room = el("input", { name: "roomId", spellcheck: "false" });
-  const load = async () => {
-    const tokens = await attempt(status, () => call("GET", `${stream(id)}/tokens/list/0/50`));
-    if (token !== generation || !tokens) return;
-    list.replaceChildren(
-      table(
-        "Live stored tokens (JWT stream tokens are not stored: they end with a revocation)",
-        ["Token", "Type", "Expires", "Room"],
-        tokens.map((t) =>
-          el("tr", {}, el("td", {}, el("code", { text: t.tokenId })), el("td", { text: t.type }), el("td", { text: time(t.expireDate * 1000) }), el("td", { text: t.roomId || "—" })),
+  const more = el("div");
+  let shown = []; // the tokens listed so far: the first page, then each next one appended
+  const load = async (offset = 0) => {
+    const page = await showList(
+      token,
+      list,
+      status,
+      () => call("GET", `${stream(id)}/tokens/list/${offset}/${PAGE}`),
+      (tokens) =>
+        table(
+          "Live stored tokens (JWT stream tokens are not stored: they end with a revocation)",
+          ["Token", "Type", "Expires", "Room"],
+          (offset ? shown.concat(tokens) : tokens).map((t) =>
+            el("tr", {}, el("td", {}, el("code", { text: t.tokenId })), el("td", { text: t.type }), el("td", { text: time(t.expireDate * 1000) }), el("td", { text: t.roomId || "—" })),
+          ),
         ),
-      ),
+    );
+    if (!page) return;
+    shown = offset ? shown.concat(page) : page;
+    more.replaceChildren(
+      page.length === PAGE
+        ? el("button", { type: "button", text: `Next ${PAGE} tokens`, onclick: () => load(offset + PAGE) })
+        : el("p", { class: "hint", text: `${shown.length} live stored token${shown.length === 1 ? "" : "s"}: no more.` }),
     );
   };
   const form = el(
@@ -264,7 +296,7 @@ async function tokensView(view, id, token) {
     field("Room (optional)", room),
     el("button", { type: "submit", text: "Issue token" }),
   );
-  view.append(el("h3", { text: "Issue" }), form, status, issued, el("h3", { text: "List" }), list);
+  view.append(el("h3", { text: "Issue" }), form, status, issued, el("h3", { text: "List" }), list, more);
   await load();
 }
 
@@ -281,17 +313,14 @@ async function subscribersView(view, id, token) {
   const blockWhat = select("blockedType", [["publish_play", "publish and play"], ["publish", "publish"], ["play", "play"]], "publish_play");
   const blockMinutes = el("input", { name: "blockMinutes", type: "number", min: "1", value: "10", required: true });
 
-  const load = async () => {
-    const subscribers = await attempt(listStatus, () => call("GET", `${stream(id)}/subscribers/list/0/50`));
-    if (token !== generation || !subscribers) return;
-    list.replaceChildren(
-      table(
-        "Subscribers",
-        ["Subscriber", "Type", "Blocked", "Connections", "Code", "Actions"],
-        subscribers.map((s) => subscriberRow(s)),
-      ),
+  const load = () =>
+    showList(
+      token,
+      list,
+      listStatus,
+      () => call("GET", `${stream(id)}/subscribers/list/0/${PAGE}`),
+      (subscribers) => table("Subscribers", ["Subscriber", "Type", "Blocked", "Connections", "Code", "Actions"], subscribers.map((s) => subscriberRow(s))),
     );
-  };
   const subscriberRow = (s) => {
     const code = el("td", { class: "code", "aria-live": "polite" });
     const path = `${stream(id)}/subscribers/${encodeURIComponent(s.subscriberId)}`;
@@ -413,16 +442,7 @@ async function sessionsView(view, id, token) {
   const sessionDecisions = el("div");
   const pause = el("input", { type: "checkbox", id: "pause-refresh" });
   const load = async () => {
-    let sessions;
-    try {
-      sessions = await call("GET", `${stream(id)}/sessions`);
-    } catch (error) {
-      if (token === generation) notice(status, advice(error), "error");
-      return;
-    }
-    if (token !== generation) return;
-    stamp.textContent = `Updated ${new Date().toLocaleTimeString()}; every ${SESSIONS_REFRESH_MS / 1000} s unless paused.`;
-    list.replaceChildren(
+    const sessions = await showList(token, list, status, () => call("GET", `${stream(id)}/sessions`), (sessions) =>
       table(
         "Live sessions",
         ["Session", "Action", "Server", "Credential", "Client", "Started", "Last seen", "Actions"],
@@ -465,6 +485,7 @@ async function sessionsView(view, id, token) {
         ),
       ),
     );
+    if (sessions) stamp.textContent = `Updated ${new Date().toLocaleTimeString()}; every ${SESSIONS_REFRESH_MS / 1000} s unless paused.`;
   };
   view.append(
     el("div", { class: "inline" }, el("div", { class: "field check" }, pause, el("label", { for: "pause-refresh", text: "Pause auto-refresh" }))),
@@ -576,10 +597,8 @@ async function accountsView(view, _id, token) {
     keyBox.replaceChildren(once);
     once.focus();
   };
-  const load = async () => {
-    const accounts = await attempt(status, () => call("GET", "api/v1/service-accounts"));
-    if (token !== generation || !accounts) return;
-    list.replaceChildren(
+  const load = () =>
+    showList(token, list, status, () => call("GET", "api/v1/service-accounts"), (accounts) =>
       table(
         "Service accounts",
         ["Name", "Id", "Scopes", "Created", "Last used", "Actions"],
@@ -621,7 +640,6 @@ async function accountsView(view, _id, token) {
         ),
       ),
     );
-  };
   const form = el(
     "form",
     {
@@ -656,7 +674,7 @@ async function keysView(view, _id, token) {
   ]);
   if (token !== generation) return;
   view.append(
-    el("p", {}, "The public ES256 keys (", el("a", { href: new URL(".well-known/jwks.json", ROOT).href, text: "JWKS" }), ") that verify streamauth's tokens, newest first: a next key is published ahead of signing, a previous one still verifies its last tokens. Rotation: every SigningRotationDays, or make rotate-keys."),
+    el("p", {}, "The public ES256 keys (", el("a", { href: new URL(".well-known/jwks.json", ROOT).href, text: "JWKS" }), ") that verify streamauth's tokens, newest first: a next key is published ahead of signing, a previous one still verifies its last tokens. Rotation: on Secrets Manager's schedule, or at once with make rotate-keys."),
     status,
   );
   const refused = [jwks, schedule].find((r) => r.status === "rejected");
@@ -666,13 +684,27 @@ async function keysView(view, _id, token) {
   const of = new Map(known.keys.map((k) => [k.kid, k]));
   const seconds = (s) => (s == null ? "—" : time(s * 1000));
   if (schedule.status === "fulfilled") {
+    const day = (s) => new Date(s * 1000).toISOString().slice(0, 10);
     view.append(
-      el("p", {
-        class: "hint",
-        text: known.nextKeySignsAt
-          ? `Next rotation: the next key signs from ${seconds(known.nextKeySignsAt)}.`
-          : "Next rotation: no next key waits; the next scheduled rotation publishes one ahead of signing.",
-      }),
+      el(
+        "dl",
+        { class: "summary" },
+        el("dt", { text: "Next scheduled rotation" }),
+        el("dd", {
+          text:
+            known.nextRotationAt != null
+              ? `${day(known.nextRotationAt)} (UTC), at an hour Secrets Manager picks that day`
+              : "none scheduled on this API: rotate by hand with make rotate-keys",
+        }),
+        el("dt", { text: "Rotates every" }),
+        el("dd", {
+          text: known.rotationDays != null ? `${known.rotationDays} days (SigningRotationDays), counted from the last rotation` : "—",
+        }),
+        el("dt", { text: "Next key signs" }),
+        el("dd", {
+          text: known.nextKeySignsAt ? `from ${seconds(known.nextKeySignsAt)}` : "no next key waits: the next rotation publishes one ahead of signing",
+        }),
+      ),
     );
   }
   view.append(

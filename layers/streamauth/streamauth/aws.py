@@ -85,47 +85,86 @@ def reset_clients() -> None:
 
 # -- SnapStart (streamauth/priming.py) ---------------------------------------------------------
 
-# One request per service, as a first invocation makes it; answered by `_Stub`, never sent.
-_PRIMING_CALLS: dict[str, tuple[str, dict[str, Any], bytes]] = {
-    "dynamodb": ("get_item", {"TableName": "priming", "Key": {"pk": {"S": "p"}, "sk": {"S": "p"}}}, b"{}"),
-    "secretsmanager": ("get_secret_value", {"SecretId": "priming"}, b"{}"),
-}
-_PLACEHOLDER = "priming"  # the placeholder keys of the priming clients: never the function's own
+
+def _priming_calls(table: str) -> dict[str, tuple[tuple[str, dict[str, Any]], ...]]:
+    """Each request a first invocation may make, per service, as it makes it: against the
+    function's own table, since a client caches its endpoint rules' answer per parameters."""
+    key = {"pk": {"S": "p"}, "sk": {"S": "p"}}
+    values = {":p": {"S": "p"}}
+    return {
+        "dynamodb": (
+            ("get_item", {"TableName": table, "Key": key}),
+            ("batch_get_item", {"RequestItems": {table: {"Keys": [key]}}}),
+            ("query", {"TableName": table, "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": values}),
+            ("put_item", {"TableName": table, "Item": key}),
+            ("update_item", {"TableName": table, "Key": key}),
+            ("delete_item", {"TableName": table, "Key": key}),
+            ("transact_write_items", {"TransactItems": [{"Put": {"TableName": table, "Item": key}}]}),
+        ),
+        "secretsmanager": (("get_secret_value", {"SecretId": "priming"}),),
+    }
 
 
 class _Stub:
     """The body of a priming request's reply (botocore reads it with `stream()`)."""
 
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
     def stream(self, **_: Any) -> Any:
-        yield self._body
+        yield b"{}"
 
 
-def prime_clients(*services: str) -> None:
-    """Before a snapshot: what a client of each service loads, without a credential or a
-    connection. A client is made with placeholder keys (so the session never resolves the
-    function's credentials), makes its first request (serialized, signed with the placeholder,
-    answered here, never sent: botocore's `before-send`), and is dropped. The session keeps the
-    service models, endpoint rules and everything the request path imports; no credential or
-    connection is left for the snapshot (tests/infrastructure/test_snapstart.py)."""
+def _answer(request: Any, **_: Any) -> Any:
     from botocore.awsrequest import AWSResponse
 
     headers: Any = {"Content-Type": "application/x-amz-json-1.0"}
+    return AWSResponse(request.url, 200, headers, _Stub())
 
-    def answer(body: bytes) -> Any:
-        return lambda request, **_: AWSResponse(request.url, 200, headers, _Stub(body))
 
-    for service in services:
-        operation, params, body = _PRIMING_CALLS[service]
-        with _creating:
-            client = _session().create_client(
-                service, config=_config(), aws_access_key_id=_PLACEHOLDER, aws_secret_access_key=_PLACEHOLDER
-            )
-        client.meta.events.register_first("before-send", answer(body))
-        getattr(client, operation)(**params)
-        client.close()
+def _unsigned(**_: Any) -> Any:
+    from botocore import UNSIGNED
+
+    return UNSIGNED
+
+
+def _resolve_shapes(shape: Any, seen: set[str]) -> None:
+    """Every member of `shape`, at any depth, resolved now (botocore resolves each on its first
+    use and keeps it): what a real request's parameters and a real reply's items reach, where a
+    priming request's few parameters and empty reply do not."""
+    if shape is None or shape.name in seen:
+        return
+    seen.add(shape.name)
+    for child in (
+        *getattr(shape, "members", {}).values(),
+        *(getattr(shape, name, None) for name in ("member", "key", "value")),
+    ):
+        _resolve_shapes(child, seen)
+
+
+_PRIMING = "streamauth-priming-"  # the unique ids of the priming handlers (one per event), removed when done
+
+
+def prime_clients(table: str) -> None:
+    """Before a snapshot: each client a SnapStart function keeps makes each request its first
+    invocation may make, unsigned (botocore's `choose-signer`: no credential is looked at) and
+    answered here, never sent (`before-send`), so that the service models, each operation's
+    serializer and parser, the endpoint rules' answer (cached per client) and the request path
+    are loaded and built in the snapshot, not by the first request after a restore. Nothing is
+    sent, no connection is opened, and the clients' credentials stay unresolved."""
+    calls = _priming_calls(table or "priming")
+    for getter in snapstart_clients():
+        client = getter()
+        events = client.meta.events
+        handlers = (("choose-signer", _unsigned), ("before-send", _answer))
+        for event, handler in handlers:
+            events.register_first(event, handler, unique_id=_PRIMING + event)
+        try:
+            for operation, params in calls[client.meta.service_model.service_name]:
+                getattr(client, operation)(**params)
+                model = client.meta.service_model.operation_model(client.meta.method_to_api_mapping[operation])
+                _resolve_shapes(model.input_shape, set())
+                _resolve_shapes(model.output_shape, set())
+        finally:
+            for event, _ in handlers:
+                events.unregister(event, unique_id=_PRIMING + event)
 
 
 def _deferred_credentials() -> Any:
@@ -140,11 +179,14 @@ def _deferred_credentials() -> Any:
             self.method = "after-restore"
             self.resolved: Any = None
             self._lock = threading.Lock()
+            # botocore's own chain, built now (before the snapshot: it holds where to look, no
+            # credential) and asked on first use; each provider reads the environment then
+            self._chain = create_credential_resolver(_session())
 
         def _real(self) -> Any:
             with self._lock:
                 if self.resolved is None:
-                    found = create_credential_resolver(_session()).load_credentials()
+                    found = self._chain.load_credentials()
                     if found is None:
                         raise NoCredentialsError()
                     self.resolved = found
@@ -188,9 +230,13 @@ def snapstart_clients() -> tuple[Callable[[], Any], ...]:
 
 def refresh_clients() -> None:
     """After a restore: the clients made before the snapshot are kept if their credentials are
-    still unresolved (then they resolve on the first request, and open their connections then);
-    otherwise every client and the session are made anew."""
+    still unresolved, otherwise every client and the session are made anew; then the clients'
+    credentials are resolved, this environment's own (botocore's chain; in Lambda, the runtime
+    serves them after each restore). Connections are opened by the first requests."""
     if not unresolved_credentials():
         reset_clients()
     for client in snapstart_clients():
         client()
+    held = _session().get_credentials()
+    if held is not None:
+        held.get_frozen_credentials()  # NoCredentialsError when there are none: the caller's

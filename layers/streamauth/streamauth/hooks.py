@@ -22,7 +22,7 @@ from streamauth.logic.admission import Reason
 from streamauth.models.hooks import HTTP, Hook, parse_server_id
 from streamauth.observability import logger, metrics
 from streamauth.resolver import APIGatewayRestResolver
-from streamauth.service.decisions import log_decision
+from streamauth.service.decisions import log_decision, log_hook_decision
 from streamauth.settings import get_keys
 
 Parser = Callable[[str], Hook]
@@ -45,7 +45,7 @@ def answer(app: APIGatewayRestResolver, hook_secret: str, parse: Parser, *, json
     now = clock.now()
     if hook is None:
         return json_response(200, {"code": 0, "allow": True, "reason": Reason.IGNORED})
-    server_id = query(app).get("server")
+    server_id = query(app, once=False).get("server")
     if server_id is not None:  # which registered media server this is (its hook URL's ?server=)
         hook = replace(hook, server_id=parse_server_id(server_id))
     details = {"server": hook.server, "stream_id": hook.stream_id, "action": hook.action, "phase": hook.phase}
@@ -56,19 +56,7 @@ def answer(app: APIGatewayRestResolver, hook_secret: str, parse: Parser, *, json
     service = access_service()
     decision = service.decide(hook, now) if hook.phase == "admit" else service.renew(hook, now)
     metrics.add_metric(name="AccessAllowed" if decision.allow else "AccessRefused", unit=MetricUnit.Count, value=1)
-    log_decision(
-        hook.stream_id,
-        hook.action,
-        decision.allow,
-        decision.reason,
-        now,
-        credentials=hook.credentials,
-        session_id=decision.session_id,
-        server=hook.server,
-        server_id=hook.server_id,
-        address=hook.client_ip,
-        renewal=hook.phase == "renew",
-    )
+    log_hook_decision(hook, decision, now)
     details.update(reason=decision.reason, session_id=decision.session_id or "")
     if not decision.allow:
         metrics.add_metric(name=f"AccessRefused_{decision.reason}", unit=MetricUnit.Count, value=1)

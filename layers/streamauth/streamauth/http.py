@@ -164,8 +164,17 @@ def handler(app: APIGatewayRestResolver) -> LambdaHandler:
     return entry
 
 
-def query(app: APIGatewayRestResolver) -> dict[str, str]:
-    return dict(app.current_event.query_string_parameters or {})
+def query(app: APIGatewayRestResolver, *, once: bool = True) -> dict[str, str]:
+    """The query string's parameters. One given more than once is a 400 naming it: API Gateway
+    passes only the last value, so `notBefore=1&notBefore=` would silently be no notBefore.
+    `once=False`: the last value, as API Gateway passes it (a media server's hook, whose query
+    the server extends with its client's arguments: the hook's own parser reads those)."""
+    event = app.current_event
+    if once:
+        for name, values in (event.multi_value_query_string_parameters or {}).items():
+            if len(values) > 1:
+                raise BadRequest(name[:64], "is given more than once: give it once")
+    return dict(event.query_string_parameters or {})
 
 
 def source_ip(app: APIGatewayRestResolver) -> str:

@@ -324,13 +324,14 @@ SecretFetcher = Callable[[str], str]
 Parsed = TypeVar("Parsed")
 
 
-def _fetch_secret_string(arn: str) -> str:
+def _secrets_manager(operation: str, arn: str) -> dict[str, Any]:
+    """One Secrets Manager call on secret `arn`, its failures mapped once for every caller."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     from streamauth.aws import secrets_client  # lazy: only the first load pays the import
 
     try:
-        reply: dict[str, Any] = secrets_client().get_secret_value(SecretId=arn)
+        reply: dict[str, Any] = getattr(secrets_client(), operation)(SecretId=arn)
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code in ("ResourceNotFoundException", "DecryptionFailure"):
@@ -340,14 +341,29 @@ def _fetch_secret_string(arn: str) -> str:
         raise StoreUnavailable("the secret store is unavailable, retry later") from exc
     except BotoCoreError as exc:
         raise StoreUnavailable("the secret store is unavailable, retry later") from exc
-    return str(reply.get("SecretString", ""))
+    return reply
+
+
+def _fetch_secret_string(arn: str) -> str:
+    return str(_secrets_manager("get_secret_value", arn).get("SecretString", ""))
+
+
+def secret_metadata(name: str) -> dict[str, Any]:
+    """Secrets Manager's DescribeSecret of secret `name` (SECRETS): its rotation schedule and
+    versions, never its value. Not cached: each call asks."""
+    arn = get_settings().secret_arns.get(name, "")
+    if not arn:
+        raise ConfigurationError(f"setting {SECRETS[name].env} is not set")
+    return _secrets_manager("describe_secret", arn)
 
 
 class _KeyRing:
-    """The secrets this process has loaded, each with the time it was fetched."""
+    """The secrets this process has loaded, each with the time it was fetched (`monotonic`: a
+    parameter, so tests move it)."""
 
-    def __init__(self, fetch: SecretFetcher) -> None:
+    def __init__(self, fetch: SecretFetcher, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._fetch = fetch
+        self._monotonic = monotonic
         self._lock = threading.Lock()
         self._loaded: dict[str, tuple[float, dict[str, str]]] = {}
         self._documents: dict[str, tuple[float, object]] = {}
@@ -362,12 +378,12 @@ class _KeyRing:
         settings = get_settings()
         with self._lock:
             cached = self._loaded.get(name)
-            if cached is not None and time.monotonic() - cached[0] < settings.secret_cache_seconds:
+            if cached is not None and self._monotonic() - cached[0] < settings.secret_cache_seconds:
                 return cached[1]
             keys = keys_from_secret(name, self._secret_string(name))
             others = {k: v for other, (_, held) in self._loaded.items() if other != name for k, v in held.items()}
             check_keys(only_keys({**others, **keys}))
-            self._loaded[name] = (time.monotonic(), keys)
+            self._loaded[name] = (self._monotonic(), keys)
             return keys
 
     def key(self, key: str) -> str | None:
@@ -383,10 +399,10 @@ class _KeyRing:
             cached = self._documents.get(name)
             limit = get_settings().secret_cache_seconds
             limit = limit if max_age is None else min(limit, max_age)
-            if cached is not None and time.monotonic() - cached[0] < limit:
+            if cached is not None and self._monotonic() - cached[0] < limit:
                 return cached[1]  # type: ignore[return-value]  # stored by this method with the same parser
             parsed = parse(self._secret_string(name))
-            self._documents[name] = (time.monotonic(), parsed)
+            self._documents[name] = (self._monotonic(), parsed)
             return parsed
 
     def forget(self) -> None:

@@ -341,25 +341,141 @@ const steps = {
     const key = await text(once.locator(".secret"));
     if (screenshot) await shot(screenshot);
     await once.getByRole("button", { name: /saved it/ }).click();
-    return { key };
+    const gone = (await view.locator(".once").count()) === 0 && !(await text(view)).includes(key);
+    return { key, goneAfterDone: gone, listed: await text(row(name)) };
   },
 
-  async rotateAccount({ name }) {
+  // The new key shown once: gone from the page when the operator says it is saved.
+  async rotateAccount({ name, screenshot }) {
     await goTo("accounts");
     await row(name).getByRole("button", { name: `Rotate the key of ${name}` }).click();
     const once = view.locator(".once");
     await once.waitFor();
     const key = await text(once.locator(".secret"));
+    const news = await text(view.locator("p.ok", { hasText: "has a new key" }));
+    if (screenshot) await shot(screenshot);
     await once.getByRole("button", { name: /saved it/ }).click();
-    return { key };
+    const gone = (await view.locator(".once").count()) === 0 && !(await text(view)).includes(key);
+    return { key, news, goneAfterDone: gone, dialogs };
   },
 
-  async deleteAccount({ name }) {
+  async deleteAccount({ name, screenshot }) {
     await goTo("accounts");
     await row(name).getByRole("button", { name: `Delete ${name}` }).click();
     await view.locator("p.ok", { hasText: "is deleted" }).waitFor();
     await row(name).waitFor({ state: "detached" });
+    if (screenshot) await shot(screenshot);
+    return { dialogs, body: await text(view) };
+  },
+
+  // The stream's access policy typed as JSON and saved; the page then shows it as stored.
+  async savePolicy({ policy, screenshot }) {
+    await goTo("stream");
+    const box = view.getByLabel(/^Policy \(JSON/);
+    await box.fill(policy);
+    await view.locator("p.ok, p.error").evaluateAll((ps) => ps.forEach((p) => p.remove())); // this save's news only
+    await view.getByRole("button", { name: "Save policy" }).click();
+    const news = view.locator("p.ok, p.error"); // (the others were removed before the click)
+    await news.first().waitFor();
+    if (!(await view.locator("p.error").count())) await view.locator("p.hint", { hasText: "As stored for" }).waitFor();
+    if (screenshot) await shot(screenshot);
+    return { news: await text(news.first()), error: (await view.locator("p.error").count()) > 0, shown: await box.inputValue() };
+  },
+
+  async removePolicy({ screenshot }) {
+    await goTo("stream");
+    await view.getByRole("button", { name: "Remove policy" }).click();
+    await view.locator("p.ok", { hasText: "access policy is removed" }).waitFor();
+    await view.locator("p.hint", { hasText: "has no access policy" }).waitFor();
+    if (screenshot) await shot(screenshot);
+    return { dialogs, shown: await view.getByLabel(/^Policy \(JSON/).inputValue() };
+  },
+
+  // A list's next page ("Next 50 tokens", "Older decisions"): the rows before and after, and
+  // what the page says under the list once there is nothing more.
+  async nextPage({ name, button, screenshot }) {
+    if (name === "decisions") {
+      await goTo("decisions");
+      await view.getByLabel("Subscriber id").fill("");
+      await view.getByLabel("Reason").fill("");
+      const searches = Number((await view.locator(".view-decisions").getAttribute("data-searches")) || 0);
+      await view.getByRole("button", { name: "Search" }).click();
+      await page.waitForFunction((n) => Number(document.querySelector(".view-decisions").dataset.searches) > n, searches);
+    } else {
+      await goTo("keys"); // away and back: drawn anew, with what the API holds now
+      await goTo(name);
+    }
+    const before = await view.locator("tbody tr").count();
+    await view.getByRole("button", { name: button }).click();
+    await page.waitForFunction((n) => document.querySelectorAll("#view tbody tr").length > n, before);
+    const after = await view.locator("tbody tr").count();
+    const rows = await view.locator("tbody tr").allInnerTexts();
+    if (screenshot) await shot(screenshot);
+    const stillMore = (await view.getByRole("button", { name: button }).count()) > 0;
+    return { before, after, rows, stillMore, body: await text(view) };
+  },
+
+  async unblock({ id, screenshot }) {
+    await goTo("subscribers");
+    await row(id).getByRole("button", { name: `Unblock ${id}`, exact: true }).click();
+    await view.locator("p.ok", { hasText: "is unblocked" }).waitFor();
+    await page.waitForFunction(
+      (sid) => [...document.querySelectorAll("#view tbody tr")].some((r) => r.innerText.includes(sid) && r.cells[2].innerText === "no"),
+      id,
+    );
+    if (screenshot) await shot(screenshot);
+    return { status: await text(view.locator("p.ok", { hasText: "is unblocked" })), row: await text(row(id)) };
+  },
+
+  async deleteSubscriber({ id, screenshot }) {
+    await goTo("subscribers");
+    await row(id).getByRole("button", { name: `Delete ${id}`, exact: true }).click();
+    await view.locator("p.ok", { hasText: `${id} is deleted` }).waitFor();
+    await row(id).waitFor({ state: "detached" });
+    if (screenshot) await shot(screenshot);
+    return { dialogs, body: await text(view) };
+  },
+
+  // End the live session whose row shows `containing`. With `pause`, the auto-refresh is paused
+  // first (the row stays as drawn: the test may end the session elsewhere before the click).
+  async pauseSessions({ paused }) {
+    await goTo("sessions");
+    const box = view.getByLabel("Pause auto-refresh");
+    if ((await box.isChecked()) !== paused) await box.click();
     return {};
+  },
+
+  async endSession({ containing, expectError, screenshot }) {
+    await goTo("sessions");
+    await row(containing).first().getByRole("button", { name: /^End session / }).click();
+    if (expectError) {
+      const alert = view.locator("p.error[role=alert]");
+      await alert.waitFor();
+      if (screenshot) await shot(screenshot);
+      return { alert: await text(alert) };
+    }
+    await view.locator("p.ok", { hasText: "The session is ended" }).waitFor();
+    await row(containing).first().waitFor({ state: "detached" });
+    if (screenshot) await shot(screenshot);
+    return { rows: await view.locator("tbody tr").count(), body: await text(view) };
+  },
+
+  // The signing-keys view as a deployed stack shows it: the API's own answer, with the
+  // schedule Secrets Manager would give (the local API schedules no rotation).
+  async keysScheduled({ nextRotationAt, rotationDays, screenshot }) {
+    const pattern = "**/api/v1/signing-keys";
+    await page.route(pattern, async (route) => {
+      const response = await route.fetch();
+      await route.fulfill({ response, json: { ...(await response.json()), nextRotationAt, rotationDays } });
+    });
+    try {
+      await goTo("accounts"); // away and back: drawn anew
+      await goTo("keys");
+      if (screenshot) await shot(screenshot);
+      return { body: await text(view) };
+    } finally {
+      await page.unroute(pattern);
+    }
   },
 
   async close() {

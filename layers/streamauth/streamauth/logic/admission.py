@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from streamauth.logic.geo import client_country
 from streamauth.logic.signing import LEEWAY  # the one JWT leeway: at admission (signing), renew and push
 from streamauth.models.common import Action
 from streamauth.models.policies import Client, Policy, Sharing, parse_address
@@ -120,8 +121,12 @@ def policy_verdict(
 ) -> Reason:
     """The access policies' rule: every policy given applies (a credential's only narrows its
     stream's). Times always; the client's address, country, protocol and (for an HTTP player)
-    origin when the enforcement point knows the client. Stateless: no request."""
+    origin when the enforcement point knows the client. Stateless: no request. The country is
+    its header's, else its address's in the offline database (logic/geo.py), looked up only when
+    a policy names countries."""
     address = parse_address(client.address) if client is not None else None
+    country: str | None = None
+    looked_up = False
     for policy in policies:
         if policy is None:
             continue
@@ -137,8 +142,11 @@ def policy_verdict(
             continue
         if not policy.address_allowed(address):
             return Reason.ADDRESS_NOT_ALLOWED
-        if not policy.country_allowed(client.country):
-            return Reason.COUNTRY_NOT_ALLOWED
+        if policy.allow_countries or policy.deny_countries:
+            if not looked_up:
+                country, looked_up = client_country(client, address), True
+            if not policy.country_allowed(country):
+                return Reason.COUNTRY_NOT_ALLOWED
         if client.browser and not policy.origin_allowed(client.origin):
             return Reason.ORIGIN_NOT_ALLOWED
         if not policy.protocol_allowed(client.protocol):

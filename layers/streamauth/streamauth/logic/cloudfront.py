@@ -7,8 +7,13 @@ base64 encoding and encryption", private-content-linux-openssl.html):
 
 - the policy is ONE statement, `{"Statement":[{"Resource":…,"Condition":{"DateLessThan":
   {"AWS:EpochTime":<unix s, unquoted>},"IpAddress":{"AWS:SourceIp":"<IPv4>/32"}}}]}`, UTF-8,
-  every whitespace removed; `IpAddress` is optional and takes IPv4 CIDR only ("IP addresses in
-  IPv6 format … are not supported"); the `*` in Resource matches any characters;
+  every whitespace removed; the order of the conditions does not matter; `DateGreaterThan`
+  (`{"AWS:EpochTime":…}`, "users are not allowed to access the object before" it) and
+  `IpAddress` are optional; `IpAddress` is "either one IP address or one IP address range" in
+  IPv4 CIDR only ("IP addresses in IPv6 format … are not supported"; "you can't set the policy to
+  allow access if the client's IP address is in one of two separate ranges"), and a distribution
+  serving such a policy should not enable IPv6; the `*` in Resource matches any characters;
+  there is no negated condition (no `NotIpAddress`) and no country or Referer condition;
 - `CloudFront-Policy` is that JSON base64-encoded, then `+` → `-`, `=` → `_`, `/` → `~`
   (`tr -- '+=/' '-_~'`);
 - `CloudFront-Signature` is an RSA signature (PKCS #1 v1.5) of the same JSON bytes with SHA-1
@@ -28,7 +33,11 @@ import base64
 import binascii
 import ipaddress
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from streamauth.models.policies import Policy, parse_address
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -54,22 +63,52 @@ def resource_prefix(domain: str, path_prefix: str, stream_id: str) -> str:
 def source_ip_cidr(address: str | None) -> str | None:
     """The policy's `AWS:SourceIp` for one client address (`a.b.c.d/32`), or None when it has none
     CloudFront can match: no address, or an IPv6 one (IPv4-mapped IPv6 is its IPv4 address)."""
-    if not address:
-        return None
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return None
-    if isinstance(parsed, ipaddress.IPv6Address):
-        if parsed.ipv4_mapped is None:
-            return None
-        parsed = parsed.ipv4_mapped
-    return f"{parsed}/32"
+    parsed = parse_address(address)
+    return f"{parsed}/32" if isinstance(parsed, ipaddress.IPv4Address) else None
 
 
-def policy(resource: str, expires: int, source_ip: str | None) -> bytes:
+@dataclass(frozen=True)
+class Conditions:
+    """What CloudFront itself checks on every request the cookies make: before `expires`
+    (DateLessThan), not before `starts` (DateGreaterThan), from within `source_ip` (IpAddress)."""
+
+    expires: int
+    starts: int | None = None
+    source_ip: str | None = None
+
+
+def compile_policies(
+    policies: Iterable[Policy | None], expires: int, now: float, address: str | None, bound: str | None
+) -> Conditions:
+    """The access policies an admission applied (the verdict already admitted this viewer at
+    `address`), compiled into what CloudFront can enforce after it: `notBefore` as
+    DateGreaterThan (the latest), `maxSessionSeconds` shortening DateLessThan to `now` plus it,
+    and `allowCidrs` as IpAddress: the narrowest IPv4 network of theirs holding the viewer's
+    address (networks holding one address nest, so the narrowest lies within every policy's
+    list), unless the viewer is already `bound` to its /32, which is narrower. An IPv6 viewer's
+    networks cannot be written (IPv4 only). The rest is judged at this grant only (README
+    "Access policies": what CloudFront enforces)."""
+    present = [p for p in policies if p is not None]
+    starts = max((p.not_before for p in present if p.not_before is not None), default=None)
+    for p in present:
+        if p.max_session_seconds is not None:
+            expires = min(expires, int(now) + p.max_session_seconds)
+    return Conditions(expires, starts, bound or _allowed_network(present, address))
+
+
+def _allowed_network(policies: list[Policy], address: str | None) -> str | None:
+    parsed = parse_address(address)
+    if not isinstance(parsed, ipaddress.IPv4Address):
+        return None
+    holding = [n for p in policies for n in p.allow_cidrs if n.version == 4 and parsed in n]
+    return str(max(holding, key=lambda n: n.prefixlen)) if holding else None
+
+
+def policy(resource: str, expires: int, source_ip: str | None, starts: int | None = None) -> bytes:
     """The custom policy's JSON, whitespace-free, as it is both encoded and signed."""
     condition: dict[str, Any] = {"DateLessThan": {"AWS:EpochTime": int(expires)}}
+    if starts is not None:
+        condition["DateGreaterThan"] = {"AWS:EpochTime": int(starts)}
     if source_ip is not None:
         condition["IpAddress"] = {"AWS:SourceIp": source_ip}
     statement = {"Statement": [{"Resource": resource, "Condition": condition}]}
@@ -86,10 +125,16 @@ def sign(key: RSAPrivateKey, message: bytes, hash_algorithm: str) -> bytes:
 
 
 def signed_cookies(
-    key: RSAPrivateKey, key_pair_id: str, resource: str, expires: int, source_ip: str | None, hash_algorithm: str
+    key: RSAPrivateKey,
+    key_pair_id: str,
+    resource: str,
+    expires: int,
+    source_ip: str | None,
+    hash_algorithm: str,
+    starts: int | None = None,
 ) -> list[tuple[str, str]]:
     """The cookies' names and values, in the order CloudFront's guide lists them."""
-    document = policy(resource, expires, source_ip)
+    document = policy(resource, expires, source_ip, starts)
     cookies = [(POLICY, encode(document)), (SIGNATURE, encode(sign(key, document, hash_algorithm)))]
     cookies.append((KEY_PAIR_ID, key_pair_id))
     if hash_algorithm != "SHA1":

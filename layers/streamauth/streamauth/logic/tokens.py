@@ -6,8 +6,10 @@ import re
 import secrets
 from typing import Any
 
+from streamauth.errors import BadRequest
 from streamauth.logic import signing
 from streamauth.models.common import Action
+from streamauth.models.policies import Policy, policy_from_compact
 from streamauth.models.tokens import TokenRequest
 
 RANDOM_BYTES = 24  # 32 url-safe characters: unguessable
@@ -15,6 +17,27 @@ RANDOM_BYTES = 24  # 32 url-safe characters: unguessable
 # validation then consumes it without reading it first, and checks the stream's revocation
 # against its creation time. 43 characters: well inside nginx-rtmp's 255-byte name+args limit.
 ONE_TIME_ID = re.compile(r"(?P<random>[A-Za-z0-9_\-]{32})(?P<created>[0-9a-f]{11,12})")
+
+
+POLICY_CLAIM = "pol"  # a JWT's own access policy (compact form), signed with it: stream and viewer JWTs
+
+
+def with_policy(claims: dict[str, Any], policy: Policy | None) -> dict[str, Any]:
+    """`claims` carrying `policy` (none: as they were)."""
+    if policy is not None and not policy.empty:
+        claims[POLICY_CLAIM] = policy.compact()
+    return claims
+
+
+def claimed_policy(claims: dict[str, Any]) -> Policy | None:
+    """The access policy a verified JWT carries; signing.InvalidJwt when it carries one that does
+    not parse (such a token is refused: its issuer meant a restriction no one can read)."""
+    if POLICY_CLAIM not in claims:
+        return None
+    try:
+        return policy_from_compact(claims[POLICY_CLAIM])
+    except BadRequest as exc:
+        raise signing.InvalidJwt("malformed policy claim") from exc
 
 
 def new_token_id(created_at_ms: int) -> str:
@@ -38,9 +61,7 @@ def stream_jwt_claims(request: TokenRequest, now: float) -> dict[str, Any]:
         claims["roomId"] = request.room_id
     if request.issued_by is not None:
         claims["sa"] = request.issued_by  # the issuing service account: deleting it ends the token
-    if request.policy is not None and not request.policy.empty:
-        claims["pol"] = request.policy.compact()  # its access policy, signed with it
-    return claims
+    return with_policy(claims, request.policy)
 
 
 def check_stream_jwt(

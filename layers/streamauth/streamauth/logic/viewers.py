@@ -6,13 +6,14 @@ import secrets
 from typing import Any
 
 from streamauth.logic import signing
+from streamauth.logic.tokens import with_policy
 from streamauth.models.viewers import ViewerTokenRequest
 
 AUDIENCE = "streamauth:viewer"
 
 
 def viewer_claims(request: ViewerTokenRequest, now: float, lifetime: int) -> dict[str, Any]:
-    return {
+    claims = {
         "stream_id": request.stream_id,
         "sub": request.unique_user_identifier,
         "iat": int(now),
@@ -20,6 +21,7 @@ def viewer_claims(request: ViewerTokenRequest, now: float, lifetime: int) -> dic
         "jti": secrets.token_hex(16),
         "aud": AUDIENCE,
     }
+    return with_policy(claims, request.policy)
 
 
 def check_viewer_jwt(token: str, key: str | signing.Decoder, now: float) -> dict[str, Any]:

@@ -14,7 +14,6 @@ JSON text, so a typical policy keeps a JWT inside nginx-rtmp's 255-byte name+arg
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import json
 import re
@@ -40,9 +39,26 @@ MAX_SHARING_ADDRESSES = 50
 MAX_SHARING_WINDOW = 86_400
 MAX_BLOCK_SECONDS = 30 * 86_400
 SHARING_ACTIONS = ("none", "refuse", "end", "block")
-_COUNTRY = re.compile(r"[A-Za-z]{2}")
-_HOST = re.compile(r"(?:\*\.)?(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?")
+MAX_QUERY_LENGTH = 2500  # characters of one policy query parameter
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+# What one list entry may be, written as openapi.yaml's patterns write it (tests/infrastructure/
+# test_openapi.py holds each pattern equal to its parser): no spaces, no other notation (a
+# netmask, a zero-padded prefix length, IPv4 inside IPv6, a zone id, port 0 or 08443).
+_COUNTRY = re.compile(r"[A-Za-z]{2}")
+_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_H = "[0-9A-Fa-f]{1,4}"
+_CIDR = re.compile(
+    rf"{_OCTET}(\.{_OCTET}){{3}}(/(3[0-2]|[12]?[0-9]))?"
+    rf"|(({_H}:){{7}}{_H}|({_H}:){{1,7}}:|({_H}:){{1,6}}:{_H}|({_H}:){{1,5}}(:{_H}){{1,2}}"
+    rf"|({_H}:){{1,4}}(:{_H}){{1,3}}|({_H}:){{1,3}}(:{_H}){{1,4}}|({_H}:){{1,2}}(:{_H}){{1,5}}"
+    rf"|{_H}:(:{_H}){{1,6}}|:((:{_H}){{1,7}}|:))(/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))?"
+)
+_LABEL = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_ORIGIN = re.compile(
+    rf"(?P<scheme>[Hh][Tt][Tt][Pp][Ss]?)://(?P<host>(\*\.)?{_LABEL}(\.{_LABEL})*)"
+    r"(:(?P<port>[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?/?"
+)
 
 # field name (API) -> compact key (JWT claim, stored item)
 _COMPACT = {
@@ -60,6 +76,7 @@ _COMPACT = {
 }
 FIELDS = tuple(_COMPACT)
 QUERY_FIELDS = tuple(name for name in FIELDS if name != "sharing")  # a credential's, at issue
+LIST_FIELDS = ("allowCidrs", "denyCidrs", "allowCountries", "denyCountries", "allowOrigins", "protocols")
 # sharing's fields (API) -> compact keys
 _SHARING = {"addresses": "a", "countries": "c", "windowSeconds": "w", "action": "x", "blockSeconds": "b"}
 
@@ -68,7 +85,8 @@ _SHARING = {"addresses": "a", "countries": "c", "windowSeconds": "w", "action": 
 class Client:
     """What an enforcement point knows of the client it asks about. `address`: as the media
     server saw the connection (or nginx's X-Real-IP, or API Gateway's source address: never a
-    header the client sets); `country`: ISO 3166 alpha-2 from the CDN's header; `origin`: the
+    header the client sets); `country`: ISO 3166 alpha-2 from the CDN's header (None: the rule looks
+    the address up offline, logic/geo.py); `origin`: the
     browser's Origin (or the Referer's origin); `protocol`: one of PROTOCOLS. None: unknown."""
 
     address: str | None = None
@@ -248,32 +266,36 @@ def _origin_matches(pattern: str, origin: str) -> bool:
 
 # -- parsing -------------------------------------------------------------------------------------
 def _list(value: object, field: str, limit: int) -> list[str]:
-    """A JSON list of strings, or a comma-joined string (a query parameter, the compact form)."""
+    """A JSON list of strings, or a comma-joined string (a query parameter, the compact form),
+    taken as written: an entry with spaces around it is refused, not trimmed (the patterns say so)."""
     if value is None or value == "":
         return []
     if isinstance(value, str):
-        items = [item.strip() for item in value.split(",")]
+        items = value.split(",")
     elif isinstance(value, list) and all(isinstance(item, str) for item in value):
-        items = [item.strip() for item in value]
+        items = list(value)
     else:
         raise BadRequest(field, "must be a list of strings (or a comma-separated string)")
-    if any(not item for item in items):
-        raise BadRequest(field, "must not hold an empty entry")
     if len(items) > limit:
         raise BadRequest(field, f"must hold at most {limit} entries")
+    for item in items:
+        if not item:
+            raise BadRequest(field, "must not hold an empty entry")
+        if item != item.strip():
+            raise BadRequest(field, f"{item[:64]!r} has spaces around it: write the entries with none (a,b)")
     return items
 
 
 def _networks(value: object, field: str) -> tuple[Network, ...]:
     networks: list[Network] = []
     for item in _list(value, field, MAX_CIDRS):
+        if not _CIDR.fullmatch(item):
+            raise BadRequest(field, f"{item[:64]!r} is not an IPv4 or IPv6 network in CIDR notation (203.0.113.0/24)")
         try:
             networks.append(ipaddress.ip_network(item, strict=True))
-        except ValueError as exc:
-            hint = ""
-            with contextlib.suppress(ValueError):
-                hint = f" (did you mean {ipaddress.ip_network(item, strict=False)}?)"
-            raise BadRequest(field, f"{item!r} is not an IPv4 or IPv6 network in CIDR notation{hint}") from exc
+        except ValueError as exc:  # host bits set: no silent widening, name the network meant
+            meant = ipaddress.ip_network(item, strict=False)
+            raise BadRequest(field, f"{item!r} has host bits set (did you mean {meant}?)") from exc
     return tuple(dict.fromkeys(networks))
 
 
@@ -287,18 +309,15 @@ def _countries(value: object, field: str) -> tuple[str, ...]:
 
 
 def _origins(value: object, field: str) -> tuple[str, ...]:
+    """scheme://host[:port] (a trailing '/' allowed), lower case, the default port dropped."""
     origins = []
     for item in _list(value, field, MAX_ORIGINS):
-        wildcard = "://*." in item
-        normal = _normal_origin(item.replace("://*.", "://wildcard.", 1)) if wildcard else _normal_origin(item)
-        path = item.split("://", 1)[-1]
-        if normal is None or "/" in path.rstrip("/") or "?" in path or "#" in path or "@" in path:
+        match = _ORIGIN.fullmatch(item)
+        if match is None:
             raise BadRequest(field, f"{item[:64]!r} must be an origin: http(s)://host[:port] (the host may start '*.')")
-        if wildcard:
-            normal = normal.replace("://wildcard.", "://*.", 1)
-        if not _HOST.fullmatch(normal.split("://", 1)[1].rsplit(":", 1)[0]):
-            raise BadRequest(field, f"{item[:64]!r} has no valid host name")
-        origins.append(normal)
+        scheme, host, port = match["scheme"].lower(), match["host"].lower(), match["port"]
+        suffix = f":{port}" if port is not None and int(port) != _DEFAULT_PORTS[scheme] else ""
+        origins.append(f"{scheme}://{host}{suffix}")
     return tuple(dict.fromkeys(origins))
 
 
@@ -373,13 +392,25 @@ def parse_policy(value: object, field: str = "policy", *, stream: bool = False) 
         raise BadRequest(f"{field}.{unknown[0][:64]}", f"is not a policy field (one of {', '.join(FIELDS)})")
     if not stream and value.get("sharing") is not None:
         raise BadRequest(f"{field}.sharing", "is a stream policy field only (PUT /v2/broadcasts/{id}/policy)")
-    return _build(value, parse_json_int)
+    try:
+        for name in LIST_FIELDS:  # JSON lists here: the comma-joined text is the query's and the compact form's
+            if value.get(name) is not None and not isinstance(value[name], list):
+                raise BadRequest(name, 'must be a JSON list of strings (["a", "b"]) or null')
+        return _build(value, parse_json_int)
+    except BadRequest as exc:
+        if stream or exc.field is None:  # a stream's body is the policy itself: its fields are named bare
+            raise
+        # a policy inside a body (a subscriber's, a viewer token's): its fields are named within it
+        raise BadRequest(f"{field}.{exc.field}", exc.message.removeprefix(f"{exc.field}: ")) from None
 
 
 def parse_policy_query(query: Mapping[str, str]) -> Policy | None:
     """A credential's policy from the issue request's query parameters (extras an Ant Media
     client never sends); None when it names none."""
     present = {name: query[name] for name in QUERY_FIELDS if query.get(name) not in (None, "")}
+    for name, value in present.items():
+        if len(value) > MAX_QUERY_LENGTH:
+            raise BadRequest(name, f"must be at most {MAX_QUERY_LENGTH} characters")
     return _build(present, parse_int) if present else None
 
 

@@ -11,6 +11,10 @@ when its successor is planned; null while it has none). Which key is next, curre
 follows from these times (logic/keyset.py). The stack creates both secrets as `{"keys": []}`;
 the rotation function fills them. Parsing needs no `cryptography`: a PEM is loaded when it signs.
 A malformed document is a ConfigurationError naming the entry and field, never a key.
+
+When Secrets Manager next rotates `signingKeys` is its own record (the stack's RotationSchedule,
+every SigningRotationDays days counted from the last rotation or value written): `RotationSchedule`,
+from DescribeSecret's metadata.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from streamauth.errors import ConfigurationError
@@ -160,3 +166,25 @@ def signing_keys_document(keys: tuple[PrivateSigningKey, ...] | list[PrivateSign
 
 def public_keys_document(keys: tuple[PublicSigningKey, ...] | list[PublicSigningKey]) -> str:
     return json.dumps({"keys": [k.to_dict() for k in keys]})
+
+
+@dataclass(frozen=True)
+class RotationSchedule:
+    """Secrets Manager's schedule of a secret: the next rotation (unix seconds; Secrets Manager
+    picks the hour within that UTC day) and the days between rotations; both None when rotation
+    is not enabled (the local API, whose keys rotate by hand: make rotate-keys)."""
+
+    next_at: int | None
+    every_days: int | None
+
+
+def parse_rotation(metadata: Mapping[str, Any]) -> RotationSchedule:
+    """DescribeSecret's answer (botocore's: NextRotationDate a datetime) as a RotationSchedule."""
+    if not metadata.get("RotationEnabled"):
+        return RotationSchedule(None, None)
+    when = metadata.get("NextRotationDate")
+    days = (metadata.get("RotationRules") or {}).get("AutomaticallyAfterDays")
+    return RotationSchedule(
+        int(when.timestamp()) if isinstance(when, datetime) else None,
+        days if isinstance(days, int) and not isinstance(days, bool) and days > 0 else None,
+    )

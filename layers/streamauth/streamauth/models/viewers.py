@@ -7,12 +7,16 @@ from typing import Any
 
 from streamauth.errors import BadRequest
 from streamauth.models.common import parse_stream_id, parse_text
+from streamauth.models.policies import Policy, parse_policy
 
 
 @dataclass(frozen=True)
 class ViewerTokenRequest:
     stream_id: str
     unique_user_identifier: str
+    # the viewer JWT's own access policy (README "Access policies"): set by the app's backend
+    # that mints for its user; it only narrows the stream's, so a caller can restrict only itself
+    policy: Policy | None = None
 
     @classmethod
     def parse(cls, body: dict[str, Any]) -> ViewerTokenRequest:
@@ -20,7 +24,12 @@ class ViewerTokenRequest:
             if body.get(name) in (None, ""):
                 raise BadRequest(name, "is required")
         user = parse_text(body.get("unique_user_identifier"), "unique_user_identifier", required=True, max_length=256)
-        return cls(stream_id=parse_stream_id(body.get("stream_id"), "stream_id"), unique_user_identifier=str(user))
+        policy = parse_policy(body["policy"]) if body.get("policy") is not None else None
+        return cls(
+            stream_id=parse_stream_id(body.get("stream_id"), "stream_id"),
+            unique_user_identifier=str(user),
+            policy=policy,
+        )
 
 
 @dataclass(frozen=True)

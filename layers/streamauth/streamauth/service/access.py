@@ -35,6 +35,9 @@ class Decision:
     allow: bool
     reason: Reason
     session_id: str | None = None
+    # the access policies an admission applied (the stream's, the credential's, the subscriber's):
+    # CloudFront compiles what it can enforce into its cookies (service/cloudfront.py)
+    policies: tuple[Policy | None, ...] = ()
 
 
 class AccessService:
@@ -86,11 +89,11 @@ class AccessService:
                 session = self._sessions.new(request, credential, None, now)
                 if not self._sessions.record(session, now):
                     return Decision(False, Reason.SESSION_ENDED)
-                return Decision(True, Reason.ALLOWED, session.session_id)
+                return Decision(True, Reason.ALLOWED, session.session_id, policies)
             placed = self._sessions.place(request, credential, cap, now)
             if placed is None or isinstance(placed, Reason):
                 return Decision(False, placed or at_cap)
-            return Decision(True, Reason.ALLOWED, placed.session_id)
+            return Decision(True, Reason.ALLOWED, placed.session_id, policies)
         reference = self._tokens.one_time_ref(token)
         if reference is None:
             return Decision(False, Reason.INVALID_TOKEN)
@@ -106,7 +109,7 @@ class AccessService:
             # or judge the token's own policy again (its stream's they still do)
             with contextlib.suppress(StoreUnavailable):
                 self._sessions.set_issued(session, used.account, used.policy)
-        return Decision(True, Reason.ALLOWED, session.session_id)
+        return Decision(True, Reason.ALLOWED, session.session_id, (used.stream_policy, used.policy, None))
 
     def _stateful(
         self,
@@ -191,7 +194,9 @@ class AccessService:
                     self._subscribers.release(checked)
                 raise
             if not slot_taken:
-                return Decision(result.success, result.reason, session.session_id if result.success else None)
+                if not result.success:
+                    return Decision(False, result.reason)
+                return Decision(True, result.reason, session.session_id, policies)
             if cap is None or cap == 1:
                 break  # the one slot is held by a live (or ended) session: no other to try
         self._subscribers.release(checked)

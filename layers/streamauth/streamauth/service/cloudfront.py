@@ -1,7 +1,8 @@
 """HLS/DASH behind CloudFront: a player presents a play credential once and gets CloudFront
 signed cookies (a custom policy: the stream's URL prefix, an expiry and, when the deployment
-binds sessions to addresses, the client's IPv4 address), with which CloudFront itself admits
-its playlists and segments. The admission goes through the ONE access decision, so a one-time
+binds sessions to addresses, the client's IPv4 address; the access policies' notBefore,
+maxSessionSeconds and allowCidrs compiled in), with which CloudFront itself admits its playlists
+and segments. The admission goes through the ONE access decision, so a one-time
 token is consumed once and every grant is a session (listed, counted against a subscriber's
 connection limit) whose lease is the cookies' life. A session is the credential used from one
 client address: asking again from there (before the cookies expire) renews it.
@@ -39,7 +40,7 @@ class CloudFrontGrant:
     allow: bool
     reason: Reason
     session_id: str | None = None
-    expires: int = 0  # unix s: the policy's DateLessThan and the session's lease
+    expires: int = 0  # unix s: the policy's DateLessThan (the session's lease ends no earlier)
     resource: str = ""  # the URL prefix the cookies open: https://<domain>/<prefix>/<stream>/
     cookies: tuple[tuple[str, str], ...] = ()  # (name, value), CloudFront's three (or four)
     cookie_domain: str = ""  # the distribution's domain, or a parent of it and of the API's host
@@ -106,21 +107,31 @@ class CloudFrontPlaybackService:
         decision = self._access.decide(hook, now, fresh=True)
         if not decision.allow or decision.session_id is None:
             return CloudFrontGrant(False, decision.reason)
-        expires = int(now) + lifetime  # the session's lease ends with the cookies
+        # the access policies the decision applied, compiled into what CloudFront checks on every
+        # request: the times, and allowCidrs as IpAddress (logic/cloudfront.py compile_policies)
+        conditions = cloudfront.compile_policies(
+            decision.policies, int(now) + lifetime, now, request.client_ip, source_ip
+        )
         resource = cloudfront.resource_prefix(settings.domain, settings.path_prefix, request.stream_id)
         cookies = cloudfront.signed_cookies(
-            key.private_key, key_pair_id, resource + "*", expires, source_ip, settings.hash_algorithm
+            key.private_key,
+            key_pair_id,
+            resource + "*",
+            conditions.expires,
+            conditions.source_ip,
+            settings.hash_algorithm,
+            conditions.starts,
         )
         return CloudFrontGrant(
             True,
             Reason.ALLOWED,
             decision.session_id,
-            expires,
+            conditions.expires,
             resource,
             tuple(cookies),
             settings.cookie_domain,
             resource.removeprefix(f"https://{settings.domain}"),
-            lifetime,
+            conditions.expires - int(now),
             settings.same_site,
         )
 

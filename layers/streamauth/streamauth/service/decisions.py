@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import secrets
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -20,9 +21,12 @@ from streamauth.logic.admission import Reason
 from streamauth.logic.decisions import expires_at, kept
 from streamauth.models.common import Action
 from streamauth.models.decisions import NO_CREDENTIAL, DecisionQuery, DecisionRecord, encode_cursor
-from streamauth.models.hooks import PresentedCredentials
+from streamauth.models.hooks import HookRequest, PresentedCredentials
 from streamauth.observability import logger, metrics
 from streamauth.store.decisions import DecisionStore
+
+if TYPE_CHECKING:
+    from streamauth.service.access import Decision
 
 SCAN_BUDGET = 1000  # decisions a listing reads at most per page (the rest: its cursor)
 API = "api"  # the `server` of decisions made over the REST API (validate-token, the code check)
@@ -120,6 +124,24 @@ def log_decision(
         metrics.add_metric(name="DecisionLogFailed", unit=MetricUnit.Count, value=1)
         logger.warning("decision not logged", extra={"stream_id": stream_id, "error": type(exc).__name__})
         return False
+
+
+def log_hook_decision(hook: HookRequest, decision: Decision, now: float) -> bool:
+    """`log_decision` for a media server's admission or renew (hooks.py `answer`, and the refusal
+    flood of `make bench-scale`, which must log exactly what the hook logs)."""
+    return log_decision(
+        hook.stream_id,
+        hook.action,
+        decision.allow,
+        decision.reason,
+        now,
+        credentials=hook.credentials,
+        session_id=decision.session_id,
+        server=hook.server,
+        server_id=hook.server_id,
+        address=hook.client_ip,
+        renewal=hook.phase == "renew",
+    )
 
 
 def decision_log() -> DecisionLog:

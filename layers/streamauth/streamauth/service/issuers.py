@@ -9,22 +9,36 @@ costs no request per decision. A one-time token's confirmation and a renew read 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from streamauth.service.recent import Recent
-from streamauth.store.accounts import AccountStore
+
+if TYPE_CHECKING:
+    from streamauth.store.accounts import AccountStore
 
 # Per execution environment: whether an account stood, as read at most the cache time ago.
 _standing: Recent[bool] = Recent()
 
 
 class Issuers:
-    def __init__(self, store: AccountStore, cache_seconds: float) -> None:
+    """`store`: the account store, or None for the deployment's, made (and its module imported)
+    when a credential first names an account: most never do, and a cold start skips it."""
+
+    def __init__(self, store: AccountStore | None, cache_seconds: float) -> None:
         self._store = store
         self._cache_seconds = cache_seconds
 
     def stands(self, account_id: str, now: float, *, fresh: bool = False) -> bool:
         """Whether the service account still exists (read at most the cache time ago, or now)."""
         seconds = 0 if fresh else self._cache_seconds
-        return _standing.get(account_id, now, seconds, lambda: self._store.exists(account_id))
+        return _standing.get(account_id, now, seconds, lambda: self._accounts().exists(account_id))
+
+    def _accounts(self) -> AccountStore:
+        if self._store is None:
+            from streamauth.store import account_store
+
+            self._store = account_store()
+        return self._store
 
 
 def forget() -> None:
@@ -34,6 +48,5 @@ def forget() -> None:
 
 def issuers() -> Issuers:
     from streamauth.settings import get_settings
-    from streamauth.store import account_store
 
-    return Issuers(account_store(), get_settings().revocation_cache_seconds)
+    return Issuers(None, get_settings().revocation_cache_seconds)

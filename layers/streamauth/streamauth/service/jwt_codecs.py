@@ -29,9 +29,10 @@ from streamauth.models.signing_keys import (
     PrivateSigningKey,
     PublicSigningKey,
     parse_public_keys,
+    parse_rotation,
     parse_signing_keys,
 )
-from streamauth.settings import get_keys, get_settings, secret_document
+from streamauth.settings import get_keys, get_settings, secret_document, secret_metadata
 
 FRESH_SECONDS = 30.0
 NO_KEY = (
@@ -51,15 +52,20 @@ def public_keys(fresh: bool = False) -> tuple[PublicSigningKey, ...]:
 def key_schedule(now: float) -> dict[str, Any]:
     """GET /api/v1/signing-keys: the published keys (the JWKS's, newest first), each with its
     state (logic/keyset.py) and times; `nextKeySignsAt`: when the next key starts signing (null:
-    none waits, and the next rotation publishes one `lead` ahead of signing)."""
+    none waits, and the next rotation publishes one `lead` ahead of signing); `nextRotationAt`
+    and `rotationDays`: Secrets Manager's schedule of SigningKeysSecret (DescribeSecret, its
+    metadata: only Secrets Manager knows its last rotation, from which it counts)."""
     listed = keyset.schedule(public_keys(), now)
     upcoming = [key.not_before for key, state in listed if state == "next"]
+    rotation = parse_rotation(secret_metadata("signingKeys"))
     return {
         "keys": [
             {"kid": key.kid, "state": state, "notBefore": key.not_before, "notAfter": key.not_after}
             for key, state in listed
         ],
         "nextKeySignsAt": min(upcoming) if upcoming else None,
+        "nextRotationAt": rotation.next_at,
+        "rotationDays": rotation.every_days,
     }
 
 
@@ -94,6 +100,17 @@ class JwtCodec:
         except ValueError as exc:
             raise ConfigurationError(f"signing key {key.kid} cannot be loaded: {exc}") from exc
         return signing.encode(claims, private, signing.ES256, key.kid)
+
+    def read_keys(self, signs: bool) -> None:
+        """Read the keys this codec's tokens most likely need (a SnapStart restore reads them
+        before its first request): the HS256 key, or the ES256 private or public key set, as
+        the kind's algorithm setting says. Held and refreshed as every read of them is."""
+        if self.algorithm == signing.ALGORITHM and self.hmac_key is not None:
+            self.hmac_key()
+        elif signs:
+            self.signing_keys(False)
+        else:
+            self.verifying_keys(False)
 
     def decode(
         self, token: str, now: float, *, require: tuple[str, ...] = (), audience: str | None = None

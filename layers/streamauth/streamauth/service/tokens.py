@@ -6,12 +6,13 @@ import contextlib
 import uuid
 from dataclasses import dataclass, replace
 
-from streamauth.errors import BadRequest, StoreUnavailable
+from streamauth.errors import StoreUnavailable
 from streamauth.logic import signing
 from streamauth.logic.admission import POLICY_REASONS, Reason
 from streamauth.logic.sessions import credential_ref, token_ref
 from streamauth.logic.tokens import (
     check_stream_jwt,
+    claimed_policy,
     jwt_issued_at_ms,
     mediamtx_claims,
     new_token_id,
@@ -19,7 +20,7 @@ from streamauth.logic.tokens import (
     token_created_at_ms,
 )
 from streamauth.models.common import STREAM_ID, Action
-from streamauth.models.policies import Client, Policy, policy_from_compact, policy_text
+from streamauth.models.policies import Client, Policy, policy_text
 from streamauth.models.sessions import CredentialRef, Session
 from streamauth.models.tokens import MediaMtxTokenRequest, Token, TokenRequest, ValidateRequest
 from streamauth.service.admission import Judge, judge
@@ -35,6 +36,7 @@ class Used:
     reason: Reason
     account: str | None = None  # the service account that issued the token
     policy: Policy | None = None  # the token's own access policy
+    stream_policy: Policy | None = None  # its stream's, as the admission read it (an admitted use's)
 
 
 class TokenService:
@@ -155,20 +157,17 @@ class TokenService:
             raise
         if reason is not Reason.ALLOWED:
             self._store.withdraw(session)
-        return Used(reason, account, policy)
+        return Used(reason, account, policy, state.policy)
 
     def stream_jwt(self, token: str, stream_id: str, action: Action, now: float) -> CredentialRef | None:
         """A JWT stream token verified for this stream and action (signature, exp with the one
         leeway), as a reference for the admission rule to judge; None otherwise."""
         try:
             claims = check_stream_jwt(token, self._codec, stream_id, action, now)
+            policy = claimed_policy(claims)
         except signing.InvalidJwt:
             return None
         account = claims.get("sa") if isinstance(claims.get("sa"), str) else None
-        try:  # its access policy, signed with it; one that does not parse refuses the token
-            policy = policy_from_compact(claims["pol"]) if "pol" in claims else None
-        except BadRequest:
-            return None
         return CredentialRef(
             "jwt",
             token_ref(token),

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from streamauth.logic.admission import Reason, UseVerdict, bind_limit, suspicion, use_verdict
+from streamauth.logic.geo import client_country
 from streamauth.logic.signing import LEEWAY
 from streamauth.models.policies import Client, Policy, Sharing, parse_address
 from streamauth.models.sessions import CredentialRef
@@ -61,7 +62,9 @@ class UseService:
             return UseCheck(UseVerdict(Reason.ALLOWED))
         parsed = parse_address(client.address) if client is not None else None
         address = None if parsed is None else str(parsed)  # one spelling per address
-        country = client.country if client is not None else None
+        # the country each address is seen from (sharing.countries, the event's evidence): its
+        # header's, else the offline database's (logic/geo.py), looked up only under sharing
+        country = client_country(client, parsed) if client is not None and sharing is not None else None
         use_id = uuid.uuid4().hex
         for _ in range(ATTEMPTS):
             uses = self._store.get(stream_id, name)

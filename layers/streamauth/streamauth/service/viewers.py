@@ -15,7 +15,7 @@ from streamauth.errors import Forbidden, Unauthorized
 from streamauth.logic import signing
 from streamauth.logic.admission import Reason
 from streamauth.logic.sessions import token_ref
-from streamauth.logic.tokens import jwt_issued_at_ms
+from streamauth.logic.tokens import claimed_policy, jwt_issued_at_ms
 from streamauth.logic.viewers import check_viewer_jwt, viewer_claims
 from streamauth.models.principals import VIEWER, Principal
 from streamauth.models.sessions import CredentialRef
@@ -60,12 +60,17 @@ class ViewerService:
         reference for the admission rule to judge; None otherwise."""
         try:
             claims = check_viewer_jwt(token, self._codec, now)
+            policy = claimed_policy(claims)
         except signing.InvalidJwt:
             return None
         if claims["stream_id"] != stream_id:
             return None
         return CredentialRef(
-            "viewer", token_ref(token), issued_at_ms=jwt_issued_at_ms(claims), expires_at=int(claims["exp"])
+            "viewer",
+            token_ref(token),
+            issued_at_ms=jwt_issued_at_ms(claims),
+            expires_at=int(claims["exp"]),
+            policy=policy,
         )
 
 
