@@ -71,10 +71,9 @@ def test_the_one_partition_query_answers_as_moto_does(monkeypatch: pytest.Monkey
         import boto3
 
         client = boto3.client("dynamodb", region_name="us-east-1")
-        keys = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
         client.create_table(
             TableName="t",
-            KeySchema=keys,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
             AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk")],
             BillingMode="PAY_PER_REQUEST",
         )
