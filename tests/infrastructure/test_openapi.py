@@ -124,7 +124,7 @@ def test_fuzzing_pins_each_value_with_its_parameters_type(tmp_path: Any, monkeyp
         for operation in item.values()
         if isinstance(operation, dict) and "operationId" in operation
     }
-    kinds = {"integer": int, "string": str, "array": list}
+    kinds = {"integer": int, "string": str, "array": list, "object": dict}
     pinned = [
         (entry["include-operation-id"], entry["parameters"]) for entry in config["operations"] if "parameters" in entry
     ]
@@ -134,7 +134,10 @@ def test_fuzzing_pins_each_value_with_its_parameters_type(tmp_path: Any, monkeyp
             location, _, parameter = name.partition(".")
             if location == "body":  # a field of a JSON body: one of its types
                 body = resolved(operations[operation_id]["requestBody"]["content"]["application/json"]["schema"])
-                types = body["properties"][parameter]["type"]
+                field = body["properties"][parameter]
+                # its `type`, else its branches' (an object's: a `$ref` or an `allOf` of one)
+                types = field.get("type") or [branch.get("type", "object") for branch in field.get("oneOf", [])]
+                types = [types] if isinstance(types, str) else types
                 assert any(isinstance(value, kinds[t]) for t in types if t in kinds), (operation_id, name, value)
                 continue
             schema = next(

@@ -97,7 +97,8 @@ POLICY_PINNED: tuple[tuple[str, list[str]], ...] = (
 # it is pinned): a body's `streamId` must be the path's `id` (a relation between two parts of a
 # request), so createSubscriber's is sent empty, which means "the path's"; and `type` is needed
 # for a subscriber that is not registered (a fact of the store), so subscriberTotp always says it.
-PINNED: tuple[tuple[str, str, str | list[str]], ...] = (
+Pinned = str | int | list[str] | dict[str, list[str]]
+PINNED: tuple[tuple[str, str, Pinned], ...] = (
     ("subscriberTotp", "query.type", "play"),
     ("antMediaSubscriberTotp", "query.type", "play"),
     # a policy's networks and denied countries (POLICY_PINNED), as a token's query and a stream's body
@@ -107,6 +108,8 @@ PINNED: tuple[tuple[str, str, str | list[str]], ...] = (
         for name, values in POLICY_PINNED
     ),
     *(("setStreamPolicy", f"body.{name}", values) for name, values in POLICY_PINNED),
+    # a viewer token's own policy (a body field): the same networks, as one object
+    ("createViewerToken", "body.policy", dict(POLICY_PINNED)),
     # a decision-log cursor is valid only as a listing handed it out (a hash over its position
     # and query), which no pattern can say: the first page; the tests hold the tampered ones
     ("listDecisions", "query.next", ""),
@@ -129,6 +132,14 @@ ANT_MEDIA_RESULTS = tuple(
 AHEAD_PINNED = (("issueMediaMtxToken", "query.expireDate", 7200),)
 
 
+def _toml(value: Pinned) -> str:
+    """A pinned value in TOML, of its own type (a JSON string or list is TOML too; an object is an
+    inline table)."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(key)} = {json.dumps(item)}" for key, item in value.items()) + " }"
+    return json.dumps(value)
+
+
 def write_config() -> Path:
     """Every `{hookSecret}` in a generated request is the local API's real one; the PINNED
     values; the expected statuses of the two data checks."""
@@ -138,16 +149,16 @@ def write_config() -> Path:
     # An integer is written as one: pinned as the string "1796633457", a negative case whose only
     # fault was an unknown query parameter read as also breaking `type: integer`, and its 200 as
     # a schema-violating request accepted (CI, stop 26).
-    values: list[tuple[str, str, str | int | list[str]]] = [
+    values: list[tuple[str, str, Pinned]] = [
         *PINNED,
         *((operation, name, now + ahead) for operation, name, ahead in AHEAD_PINNED),
     ]
-    by_operation: dict[str, list[tuple[str, str | int | list[str]]]] = {}
+    by_operation: dict[str, list[tuple[str, Pinned]]] = {}
     for operation, name, value in values:
         by_operation.setdefault(operation, []).append((name, value))
     pinned = "".join(
         f'\n[[operations]]\ninclude-operation-id = "{operation}"\nparameters = {{ '
-        + ", ".join(f'"{name}" = {json.dumps(value)}' for name, value in pairs)
+        + ", ".join(f'"{name}" = {_toml(value)}' for name, value in pairs)
         + " }\n"
         for operation, pairs in by_operation.items()
     ) + "".join(
