@@ -71,6 +71,26 @@ def test_a_token_session_on_one_server_is_not_ended_by_another_servers_done(aws:
     assert renew.status == 200
 
 
+def test_a_client_cannot_name_the_server_its_session_is_on(aws: Aws, clock: FakeClock) -> None:
+    """nginx-rtmp notifying by GET appends its client's arguments to the hook URL after the
+    operator's `?server=`: a client adding `&server=elsewhere` must not move its session to a
+    server the enforcer would ask to end it (the first value is the operator's)."""
+    from tests.integration.test_hooks import one_time as hook_token
+
+    token = hook_token(action="play")
+    evt = event("hook_nginx", body="", pathParameters={"hookSecret": hook_secret()})
+    args = {"app": "live", "addr": "127.0.0.1", "clientid": "7", "call": "play", "name": "cam1", "token": token}
+    evt["httpMethod"] = "GET"
+    evt["multiValueQueryStringParameters"] = {
+        "server": ["edge-a", "elsewhere"],
+        **{name: [value] for name, value in args.items()},
+    }
+    evt["queryStringParameters"] = {"server": "elsewhere", **args}  # API Gateway's: the last value
+    assert call("NginxHookFunction", evt).status == 200
+    listed = call("ListSessionsFunction", event("list_sessions", pathParameters={"id": "cam1"})).body
+    assert [s.get("serverId") for s in listed] == ["edge-a"]
+
+
 # -- 2. a one-time token admits one MediaMTX client -------------------------------------------------
 
 

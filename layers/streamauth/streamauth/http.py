@@ -167,14 +167,17 @@ def handler(app: APIGatewayRestResolver) -> LambdaHandler:
 def query(app: APIGatewayRestResolver, *, once: bool = True) -> dict[str, str]:
     """The query string's parameters. One given more than once is a 400 naming it: API Gateway
     passes only the last value, so `notBefore=1&notBefore=` would silently be no notBefore.
-    `once=False`: the last value, as API Gateway passes it (a media server's hook, whose query
-    the server extends with its client's arguments: the hook's own parser reads those)."""
+    `once=False`: each one's FIRST value (a media server's hook: its URL's own parameters, the
+    operator's `?server=`, come first, and a server that notifies by GET appends its client's
+    arguments after them, so the last value would be the client's to choose)."""
     event = app.current_event
+    multi = event.multi_value_query_string_parameters or {}
     if once:
-        for name, values in (event.multi_value_query_string_parameters or {}).items():
+        for name, values in multi.items():
             if len(values) > 1:
                 raise BadRequest(name[:64], "is given more than once: give it once")
-    return dict(event.query_string_parameters or {})
+        return dict(event.query_string_parameters or {})
+    return {**(event.query_string_parameters or {}), **{name: values[0] for name, values in multi.items() if values}}
 
 
 def source_ip(app: APIGatewayRestResolver) -> str:
