@@ -356,13 +356,8 @@ def cold_init() -> None:
     _crypto_cold_start(walls_only)
 
 
-# A full cold start: interpreter start to the end of the first invocation on the function's
-# sample event (os._exit right after: Lambda keeps the environment, no teardown is paid).
-_FIRST_INVOCATION = """
-import importlib, json, os, sys
-module = importlib.import_module({module!r})
-handler = getattr(module, {attribute!r})
-class Context:
+# The Lambda context object each benchmark script hands its handler (one, for every script).
+_CONTEXT = """class Context:
     function_name = {name!r}
     memory_limit_in_mb = 128
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:" + {name!r}
@@ -371,6 +366,16 @@ class Context:
     log_stream_name = "bench"
     def get_remaining_time_in_millis(self):
         return 3000
+"""
+
+
+# A full cold start: interpreter start to the end of the first invocation on the function's
+# sample event (os._exit right after: Lambda keeps the environment, no teardown is paid).
+_FIRST_INVOCATION = """
+import importlib, json, os, sys
+module = importlib.import_module({module!r})
+handler = getattr(module, {attribute!r})
+<context>
 event = json.loads(os.environ["BENCH_EVENT"])
 try:
     reply = handler(event, Context())
@@ -379,7 +384,7 @@ except Exception as exc:  # the authorizer refuses by raising "Unauthorized"
 sys.stdout.write(str(reply.get("statusCode") if isinstance(reply, dict) else type(reply).__name__) + "\\n")
 sys.stdout.flush()
 os._exit(0)
-"""
+""".replace("<context>\n", _CONTEXT)
 _FLOOR = """
 import os, sys
 import boto3
@@ -521,15 +526,7 @@ handler = getattr(module, {attribute!r})
 from streamauth import priming
 priming.before_snapshot()
 init = time.perf_counter() - t0
-class Context:
-    function_name = {name!r}
-    memory_limit_in_mb = 128
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:" + {name!r}
-    aws_request_id = "00000000-0000-0000-0000-000000000000"
-    log_group_name = "/aws/lambda/" + {name!r}
-    log_stream_name = "bench"
-    def get_remaining_time_in_millis(self):
-        return 3000
+<context>
 def call(event):
     try:
         reply = handler(event, Context())
@@ -569,7 +566,7 @@ os.wait()
 sys.stdout.write(b"".join(chunks).decode() + "\\n")
 sys.stdout.flush()
 os._exit(0)
-"""
+""".replace("<context>\n", _CONTEXT)
 RESTORE_RUNS = 11
 RESTORE_WARM = 5  # warm invocations after the first, in the same restored process: their median is "warm"
 RESTORE_GOAL = 1.3
@@ -736,15 +733,7 @@ import importlib, json, os
 module = importlib.import_module({module!r})
 handler = getattr(module, {attribute!r})
 from streamauth import priming
-class Context:
-    function_name = {name!r}
-    memory_limit_in_mb = 128
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:" + {name!r}
-    aws_request_id = "00000000-0000-0000-0000-000000000000"
-    log_group_name = "/aws/lambda/" + {name!r}
-    log_stream_name = "bench"
-    def get_remaining_time_in_millis(self):
-        return 3000
+<context>
 events = json.loads(os.environ["BENCH_EVENTS"])
 priming.before_snapshot()
 if {stages} > 0:
@@ -752,7 +741,7 @@ if {stages} > 0:
 for event in events[: max({stages} - 1, 0)]:
     handler(event, Context())
 os._exit(0)
-"""
+""".replace("<context>\n", _CONTEXT)
 STAGES = ("before-snapshot hook", "after-restore hook", "first", "warm")
 
 
