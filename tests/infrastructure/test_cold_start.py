@@ -88,11 +88,11 @@ _SNAPSHOT = """
 import importlib, json, sys
 sys.path[0:0] = [{code!r}, {layer!r}]
 importlib.import_module({module!r})
-from streamauth import aws, settings
+from streamauth import aws, keys, settings
 from streamauth.service import streams
 held = {{
     "clients": sum(f.cache_info().currsize for f in (aws.dynamodb_client, aws.secrets_client, aws._session)),
-    "secrets": len(settings._ring._loaded) + len(settings._ring._documents),
+    "secrets": len(keys._ring._loaded) + len(keys._ring._documents),
     "settings": settings.get_settings.cache_info().currsize,
     "stream states": len(streams.states._entries),
 }}

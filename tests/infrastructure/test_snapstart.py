@@ -33,20 +33,20 @@ os.environ.update({{"AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"
 for name in [k for k in os.environ if k.startswith("AWS_ENDPOINT_URL")]:
     del os.environ[name]
 from moto import mock_aws
-from localapi import keys
+from localapi import keys as local_keys
 from localapi import template as tpl
 with mock_aws():
     import botocore.session
     secrets = botocore.session.get_session().create_client("secretsmanager")
     refs = dict(tpl.parameter_defaults())
-    refs.update(keys.create(secrets, "t", keys.test_secret_strings()))
+    refs.update(local_keys.create(secrets, "t", local_keys.test_secret_strings()))
     refs.update({{"StreamAuthTable": "t", "StreamAuthBus": "t", "EventsDeadLetterQueue": "t"}})
     resolvable = {{k: refs.get(k, k) for k in [*refs, *tpl.load()["Resources"]]}}
     for name, value in tpl.functions()[{name!r}].environment.items():
         os.environ[name] = tpl.resolve(value, resolvable)
     del secrets
     importlib.import_module({module!r})
-    from streamauth import aws, priming, settings
+    from streamauth import aws, keys, priming, settings
     from streamauth.service import issuers, streams
 {body}
 """
@@ -56,7 +56,7 @@ _BEFORE_SNAPSHOT = """
     gc.collect()
     from botocore.credentials import Credentials
     held = {
-        "secrets": settings.held_secrets(),
+        "secrets": keys.held_secrets(),
         "clients": sum(f.cache_info().currsize for f in aws.snapstart_clients()),
         "credentials unresolved": aws.unresolved_credentials(),
         "resolved credential objects": [
@@ -190,7 +190,7 @@ def test_after_a_restore_the_secrets_every_request_reads_are_read_under_the_func
     the viewer signing key), with the function's role (test_iam.py's rule: every call allowed,
     nothing more), so the first request after the restore reads no secret."""
     from localapi import iam
-    from streamauth import priming, settings
+    from streamauth import keys, priming
 
     assert _declared(name, monkeypatch) == EXPECTED_READS[name]
     reset_layer_state()
@@ -199,7 +199,7 @@ def test_after_a_restore_the_secrets_every_request_reads_are_read_under_the_func
         assert active is not None
         priming.after_restore()
     assert active.denied == []
-    assert settings.held_secrets() == len(EXPECTED_READS[name])
+    assert keys.held_secrets() == len(EXPECTED_READS[name])
     reads = [r for r in recorder.counts if r.action == "secretsmanager:GetSecretValue"]
     assert len(reads) == len(EXPECTED_READS[name])
     if EXPECTED_READS[name]:
@@ -213,7 +213,7 @@ def test_after_a_restore_the_secrets_every_request_reads_are_read_under_the_func
 def test_a_secret_read_after_a_restore_expires_as_any_read_does(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
     """Held SecretCacheSeconds from the restore's read, then read again (a rotation reaches a
     restored environment as it reaches any): the key ring's clock is a parameter."""
-    from streamauth import priming, settings
+    from streamauth import keys, priming, settings
 
     monkeypatch.setattr(priming, "_reads", [priming.HOOK_SECRET])
     fetched: list[str] = []
@@ -221,17 +221,17 @@ def test_a_secret_read_after_a_restore_expires_as_any_read_does(aws: Aws, monkey
 
     def fetch(arn: str) -> str:
         fetched.append(arn)
-        return settings._fetch_secret_string(arn)
+        return keys._fetch_secret_string(arn)
 
-    monkeypatch.setattr(settings, "_ring", settings._KeyRing(fetch, lambda: now[0]))
+    monkeypatch.setattr(keys, "_ring", keys._KeyRing(fetch, lambda: now[0]))
     reset_layer_state()
     priming.after_restore()
     assert len(fetched) == 1
-    hook_secret = settings.get_keys().hook_secret  # the first request: from the restore's read
+    hook_secret = keys.get_keys().hook_secret  # the first request: from the restore's read
     now[0] += settings.get_settings().secret_cache_seconds - 0.001
-    assert settings.get_keys().hook_secret == hook_secret and len(fetched) == 1
+    assert keys.get_keys().hook_secret == hook_secret and len(fetched) == 1
     now[0] += 0.001
-    assert settings.get_keys().hook_secret == hook_secret and len(fetched) == 2
+    assert keys.get_keys().hook_secret == hook_secret and len(fetched) == 2
 
 
 @pytest.mark.parametrize("failure", ["unreadable", "unavailable"])
@@ -245,7 +245,7 @@ def test_a_read_that_fails_after_a_restore_is_left_to_the_first_request(
     from botocore.exceptions import EndpointConnectionError
 
     from streamauth import aws as clients
-    from streamauth import priming, settings
+    from streamauth import keys, priming
     from streamauth.errors import ConfigurationError, StoreUnavailable
 
     monkeypatch.setattr(priming, "_reads", [priming.HOOK_SECRET])
@@ -264,8 +264,8 @@ def test_a_read_that_fails_after_a_restore_is_left_to_the_first_request(
 
     monkeypatch.setattr(logger, "warning", lambda message, *_, **__: warned.append(message))
     priming.after_restore()  # does not raise
-    assert settings.held_secrets() == 0
+    assert keys.held_secrets() == 0
     assert len(warned) == 1 and "left to the first request" in warned[0]
     expected = ConfigurationError if failure == "unreadable" else StoreUnavailable
     with pytest.raises(expected):
-        settings.get_keys().hook_secret  # noqa: B018 - the property reads the secret
+        keys.get_keys().hook_secret  # noqa: B018 - the property reads the secret

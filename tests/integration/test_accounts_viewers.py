@@ -135,7 +135,7 @@ def test_bad_account_ids_are_400(aws: Aws, clock: FakeClock, account_id: str) ->
 
 
 def test_viewer_jwt_claims_and_lifetime(aws: Aws, clock: FakeClock) -> None:
-    from streamauth.settings import get_keys
+    from streamauth.keys import get_keys
 
     stream = "6935357a-8d71-45f2-9a0f-ddaed705b43a"
     assert public_viewers(stream, True).status == 200
@@ -246,7 +246,7 @@ def test_closing_a_stream_ends_its_viewer_jwts_and_reopening_does_not_revive_the
     ids=["expired", "wrong-key", "no-audience", "alg-none"],
 )
 def test_bad_viewer_jwts_are_unauthorized(aws: Aws, clock: FakeClock, forge: Any) -> None:
-    from streamauth.settings import get_keys
+    from streamauth.keys import get_keys
 
     assert denied(authorizer_answer(f"Bearer {forge(get_keys().viewer_jwt_key)}"))
 

@@ -22,7 +22,7 @@ def authorize(header: str | None) -> dict[str, Any]:
 
 
 def rest_secret() -> str:
-    from streamauth.settings import get_keys
+    from streamauth.keys import get_keys
 
     return get_keys().rest_jwt_secret
 
@@ -153,7 +153,7 @@ def test_rs256_token_cannot_pass_as_hs256(aws: Aws, clock: FakeClock) -> None:
 
 
 def test_stream_jwt_is_not_an_operator_credential(aws: Aws, clock: FakeClock) -> None:
-    from streamauth.settings import get_keys
+    from streamauth.keys import get_keys
 
     stream_token = jwt.encode(
         {"streamId": "s", "type": "publish", "exp": int(T0) + 60}, get_keys().jwt_stream_key, algorithm="HS256"

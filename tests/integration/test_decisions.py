@@ -73,7 +73,7 @@ def test_hook_refusals_are_logged_with_reason_reference_server_and_address(aws: 
 
 
 def _secret() -> str:
-    from streamauth.settings import get_keys
+    from streamauth.keys import get_keys
 
     return get_keys().hook_secret
 

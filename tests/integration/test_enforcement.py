@@ -157,7 +157,7 @@ def servers(aws: Aws, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Iter
 
 
 def hook_secret() -> str:
-    from streamauth.settings import get_keys
+    from streamauth.keys import get_keys
 
     return get_keys().hook_secret
 
@@ -418,11 +418,11 @@ def test_an_operator_delete_of_a_session_kicks_it_once(servers: Servers, clock: 
 
 
 def test_closing_a_stream_to_viewers_kicks_viewer_sessions(servers: Servers, clock: FakeClock) -> None:
+    from streamauth.keys import get_keys
     from streamauth.logic import signing
     from streamauth.logic.viewers import viewer_claims
     from streamauth.models.viewers import ViewerTokenRequest
     from streamauth.service.viewers import viewer_service
-    from streamauth.settings import get_keys
 
     assert viewer_service().set_public(STREAM, True, clock() - 10)
     clock.advance(1)

@@ -16,7 +16,7 @@ FUTURE = int(T0) + 3600
 
 
 def hook_secret() -> str:
-    from streamauth.settings import get_keys
+    from streamauth.keys import get_keys
 
     return get_keys().hook_secret
 
@@ -105,11 +105,11 @@ def test_mediamtx_and_antmedia(aws: Aws, clock: FakeClock) -> None:
 
 
 def test_viewer_jwt_plays_only_its_own_stream(aws: Aws, clock: FakeClock) -> None:
+    from streamauth.keys import get_keys
     from streamauth.logic import signing
     from streamauth.logic.viewers import viewer_claims
     from streamauth.models.viewers import ViewerTokenRequest
     from streamauth.service.viewers import viewer_service
-    from streamauth.settings import get_keys
 
     viewer = signing.encode(viewer_claims(ViewerTokenRequest("livestream", "u1"), T0, 600), get_keys().viewer_jwt_key)
     closed = hook("SrsHookFunction", "hook_srs", SRS_PLAY.replace("jwt.a.b", viewer))

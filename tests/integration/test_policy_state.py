@@ -513,13 +513,13 @@ def test_cloudfront_renewing_from_the_same_address_keeps_its_slot(clock: FakeClo
 
 
 def test_a_viewer_jwt_is_capped_and_bound_by_its_streams_policy(aws: Aws, clock: FakeClock) -> None:
+    from streamauth.keys import get_keys
     from streamauth.logic import signing
     from streamauth.logic.viewers import viewer_claims
     from streamauth.models.hooks import parse_nginx
     from streamauth.models.viewers import ViewerTokenRequest
     from streamauth.service.access import access_service
     from streamauth.service.viewers import viewer_service
-    from streamauth.settings import get_keys
 
     assert viewer_service().set_public("cam1", True, clock() - 10)
     put_policy("cam1", {"maxSessions": 1, "bindOnFirstUse": 1})

@@ -29,12 +29,12 @@ def rotate(aws: Aws, logical_id: str) -> None:
 
 def credentials(clock: FakeClock) -> dict[str, Any]:
     """One credential of every kind, minted before a rotation."""
+    from streamauth.keys import get_keys
     from streamauth.logic import signing
     from streamauth.logic.viewers import viewer_claims
     from streamauth.models.tokens import TokenRequest
     from streamauth.models.viewers import ViewerTokenRequest
     from streamauth.service.tokens import token_service
-    from streamauth.settings import get_keys
 
     keys = get_keys()
     return {
@@ -52,9 +52,9 @@ def operator_ok(token: str) -> bool:
 
 
 def alive(kind: str, value: str, clock: FakeClock) -> bool:
+    from streamauth.keys import get_keys
     from streamauth.service.tokens import token_service
     from streamauth.service.viewers import viewer_service
-    from streamauth.settings import get_keys
 
     if kind == "operator":
         return operator_ok(value)

@@ -315,7 +315,7 @@ def test_delete_one_and_all(aws: Aws, clock: FakeClock) -> None:
 def test_push_notification_token(aws: Aws, clock: FakeClock) -> None:
     import jwt
 
-    from streamauth.settings import get_keys
+    from streamauth.keys import get_keys
 
     reply = call("PushTokenFunction", event("push_token"))
     assert reply.body["success"] is True and reply.body["message"] == "Token is available in dataId field"

@@ -127,7 +127,7 @@ def test_play_token_never_validates_for_publish(aws: Aws, clock: FakeClock) -> N
 
 
 def test_jwt_stream_token_is_signed_with_stream_key_and_validates(aws: Aws, clock: FakeClock) -> None:
-    from streamauth.settings import get_keys
+    from streamauth.keys import get_keys
 
     token = issue(kind="jwt-token", action="play", roomId="r1")
     claims = jwt.decode(
@@ -169,7 +169,7 @@ def test_revoke_kills_stored_tokens_at_once(aws: Aws, clock: FakeClock) -> None:
 
 
 def test_revoke_kills_earlier_jwt_stream_tokens_within_cache_window(aws: Aws, clock: FakeClock) -> None:
-    from streamauth.settings import get_keys
+    from streamauth.keys import get_keys
 
     earlier = issue(kind="jwt-token", action="play")["tokenId"]
     # A client-made JWT (no iat) like Ant Media users sign themselves.

@@ -124,8 +124,8 @@ def test_each_jwt_kind_is_refused_everywhere_else(aws: Aws, clock: FakeClock) ->
     carries an audience), so none works as another."""
     from streamauth.auth import auth_context, authenticate
     from streamauth.errors import Unauthorized
+    from streamauth.keys import get_keys
     from streamauth.service.tokens import token_service
-    from streamauth.settings import get_keys
 
     keys = get_keys()
     exp = int(T0) + 600
@@ -167,8 +167,8 @@ def test_each_jwt_kind_is_refused_everywhere_else(aws: Aws, clock: FakeClock) ->
     ],
 )
 def test_stream_jwt_attacks(aws: Aws, clock: FakeClock, attack: str) -> None:
+    from streamauth.keys import get_keys
     from streamauth.service.tokens import token_service
-    from streamauth.settings import get_keys
 
     key = get_keys().jwt_stream_key
     good = {"streamId": "s", "type": "play", "exp": int(T0) + 600, "iat": int(T0)}

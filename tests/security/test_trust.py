@@ -188,9 +188,9 @@ def test_hostile_hook_credentials_are_a_400_naming_the_field(
 
 
 def test_a_stream_jwt_dated_in_the_future_no_longer_outlives_revocations(aws: Aws, clock: FakeClock) -> None:
+    from streamauth.keys import get_keys
     from streamauth.models.tokens import ValidateRequest
     from streamauth.service.tokens import token_service
-    from streamauth.settings import get_keys
 
     def client_token(iat: float) -> str:
         claims = {"streamId": "s1", "type": "play", "exp": int(T0) + 3600, "iat": iat}
@@ -275,7 +275,7 @@ def _json_event(sample: str, body: str, content_type: str | None) -> dict[str, A
     evt["headers"] = headers
     evt["multiValueHeaders"] = {k: [v] for k, v in headers.items()}
     if sample.startswith("hook_"):
-        from streamauth.settings import get_keys
+        from streamauth.keys import get_keys
 
         evt = {**evt, "pathParameters": {"hookSecret": get_keys().hook_secret}}
         evt["path"] = evt["resource"].replace("{hookSecret}", get_keys().hook_secret)

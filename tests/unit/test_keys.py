@@ -10,10 +10,10 @@ import secrets
 import pytest
 
 from streamauth.errors import ConfigurationError
+from streamauth.keys import keys_from_secret
 from streamauth.logic import keyset, sealing, totp
 from streamauth.logic.totp import SealError
 from streamauth.models.signing_keys import PrivateSigningKey, parse_public_keys, parse_signing_keys
-from streamauth.settings import keys_from_secret
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 LEGACY = "s" * 64

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from streamauth.errors import ConfigurationError
-from streamauth.settings import SECRET_OF_KEY, SECRETS, check_all_keys, check_keys, keys_from_secret
+from streamauth.keys import SECRET_OF_KEY, check_all_keys, check_keys, keys_from_secret
+from streamauth.settings import SECRETS
 
 LONG = "a" * 40
 
@@ -59,7 +60,7 @@ def test_a_key_under_32_bytes_is_refused_even_if_its_characters_are_many_bytes()
 
 def test_the_media_server_registry_is_configuration_read_through_the_key_ring(monkeypatch: pytest.MonkeyPatch) -> None:
     """Not a key: no key rules, its own loader; fetched and refreshed like the keys."""
-    from streamauth import settings
+    from streamauth import keys, settings
 
     registry = json.dumps({"servers": [{"id": "srs1", "kind": "srs", "apiUrl": "http://10.0.0.6:1985"}]})
     with pytest.raises(ConfigurationError, match="configuration, not keys"):
@@ -75,7 +76,7 @@ def test_the_media_server_registry_is_configuration_read_through_the_key_ring(mo
     monkeypatch.setenv("MEDIA_SERVERS_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:registry")
     monkeypatch.setenv("SECRET_CACHE_SECONDS", "300")
     settings.reset_caches()
-    ring = settings._KeyRing(fetch)
+    ring = keys._KeyRing(fetch)
     first = ring.document("mediaServers", json.loads)
     assert first["servers"][0]["id"] == "srs1" and ring.document("mediaServers", json.loads) is first
     assert fetched == ["arn:aws:secretsmanager:us-east-1:1:secret:registry"]  # once per cache period
@@ -87,5 +88,5 @@ def test_the_media_server_registry_is_configuration_read_through_the_key_ring(mo
     monkeypatch.delenv("MEDIA_SERVERS_SECRET_ARN")
     settings.reset_caches()
     with pytest.raises(ConfigurationError, match="MEDIA_SERVERS_SECRET_ARN is not set"):
-        settings._KeyRing(fetch).document("mediaServers", json.loads)
+        keys._KeyRing(fetch).document("mediaServers", json.loads)
     settings.reset_caches()

@@ -70,7 +70,7 @@ def _secret_key(secret_id: str | None, name: str, key: str, stack: str | None = 
     if secret_id:
         import boto3
 
-        from streamauth.settings import keys_from_secret
+        from streamauth.keys import keys_from_secret
 
         secret_string = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
         return keys_from_secret(name, secret_string)[key]

@@ -176,7 +176,7 @@ def key_of(strings: dict[str, str], key: str) -> str:
 def check(strings: dict[str, str]) -> None:
     """The layer's start-up rule across every secret: each key long enough, no two alike
     (ConfigurationError names the keys, never a value)."""
-    from streamauth.settings import check_all_keys
+    from streamauth.keys import check_all_keys
 
     names = settings_names()
     check_all_keys({names[name]: value for name, value in strings.items() if name in names})

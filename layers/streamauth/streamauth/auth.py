@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from streamauth.errors import Unauthorized
+from streamauth.keys import Keys
 from streamauth.logic import signing
 from streamauth.models.principals import ALL_SCOPES, OPERATOR, VIEWER, Principal
-from streamauth.settings import Keys
 
 # Claims that mark a JWT as another kind (stream, viewer, push): never an operator credential,
 # even if an operator pinned two keys alike.
@@ -40,10 +40,11 @@ class AuthContext:
 
 
 def auth_context() -> AuthContext:
+    from streamauth.keys import get_keys
     from streamauth.service.accounts import find_by_key_hash
     from streamauth.service.jwt_codecs import viewer_codec
     from streamauth.service.viewers import viewer_service
-    from streamauth.settings import get_keys, get_settings
+    from streamauth.settings import get_settings
 
     return AuthContext(
         keys=get_keys(),

@@ -18,12 +18,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from streamauth import clock
 from streamauth.errors import BadRequest, Forbidden
 from streamauth.http import ApiResponse, json_response, query, raw_body, require_json
+from streamauth.keys import get_keys
 from streamauth.logic.admission import Reason
 from streamauth.models.hooks import HTTP, Hook, parse_server_id
 from streamauth.observability import logger, metrics
 from streamauth.resolver import APIGatewayRestResolver
 from streamauth.service.decisions import log_decision, log_hook_decision
-from streamauth.settings import get_keys
 
 Parser = Callable[[str], Hook]
 

@@ -63,8 +63,8 @@ VIEWER_SIGNING_KEY = "viewer signing key"  # a viewer token is signed with it (H
 
 
 def _read(name: str) -> None:
+    from streamauth.keys import get_keys
     from streamauth.service.jwt_codecs import viewer_codec
-    from streamauth.settings import get_keys
 
     if name == HOOK_SECRET:
         get_keys().hook_secret  # noqa: B018 - the property reads the secret
@@ -124,8 +124,8 @@ def after_restore() -> None:
 
     from streamauth import aws
     from streamauth.errors import StreamAuthError
+    from streamauth.keys import forget_secrets
     from streamauth.service import issuers, streams
-    from streamauth.settings import forget_secrets
 
     random.seed()  # from os.urandom: the global Random's state was the snapshot's
     forget_secrets()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 
 from streamauth.errors import Forbidden, NotFound
+from streamauth.keys import Keys, get_keys
 from streamauth.logic.accounts import key_hash, new_account_id, new_key
 from streamauth.models.accounts import Account, CreateAccountRequest
 from streamauth.models.principals import SERVICE_ACCOUNT, Principal
-from streamauth.settings import Keys, get_keys
 from streamauth.store import AccountStore, account_store
 
 LAST_USED_EVERY = 3600  # seconds between lastUsed writes per account and execution environment

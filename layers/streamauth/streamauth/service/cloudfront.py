@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from streamauth.errors import ConfigurationError, NotFound
+from streamauth.keys import secret_document
 from streamauth.logic import cloudfront
 from streamauth.logic.admission import Reason
 from streamauth.logic.signing import looks_like_jwt
@@ -27,7 +28,7 @@ from streamauth.models.cloudfront import CloudFrontPlaybackRequest, SigningKey, 
 from streamauth.models.hooks import CLOUDFRONT as CLOUDFRONT  # the sessions' server
 from streamauth.models.hooks import HookRequest
 from streamauth.service.access import AccessService, access_service
-from streamauth.settings import CloudFrontSettings, get_cloudfront_settings, get_settings, secret_document
+from streamauth.settings import CloudFrontSettings, get_cloudfront_settings, get_settings
 
 FEATURE_OFF = (
     "CloudFront signed cookies are not set up on this deployment: set the CloudFrontDomain parameter"

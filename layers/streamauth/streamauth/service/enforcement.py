@@ -194,11 +194,11 @@ def _pending(session: Session) -> bool:
 
 def enforcer() -> Enforcer:
     from streamauth import media_api
+    from streamauth.keys import secret_document
     from streamauth.models.media_servers import parse_registry
     from streamauth.service.events import dead_letter
     from streamauth.service.sessions import session_service
     from streamauth.service.streams import stream_service
-    from streamauth.settings import secret_document
     from streamauth.store import session_store
 
     return Enforcer(

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from streamauth.errors import BadRequest, ConfigurationError
+from streamauth.keys import get_keys, secret_document, secret_metadata
 from streamauth.logic import keyset, signing
 from streamauth.models.signing_keys import (
     PrivateSigningKey,
@@ -32,7 +33,7 @@ from streamauth.models.signing_keys import (
     parse_rotation,
     parse_signing_keys,
 )
-from streamauth.settings import get_keys, get_settings, secret_document, secret_metadata
+from streamauth.settings import get_settings
 
 FRESH_SECONDS = 30.0
 NO_KEY = (

@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from streamauth.keys import Keys, get_keys
 from streamauth.logic import signing
 from streamauth.logic.admission import Reason
 from streamauth.logic.playback import check_playback_token, cookie_header, playback_claims, playback_key
@@ -20,7 +21,7 @@ from streamauth.models.hooks import HTTP, HookRequest, client_of
 from streamauth.models.playback import COOKIE, PlaybackRequest
 from streamauth.service.access import AccessService, access_service
 from streamauth.service.sessions import SessionService, session_service
-from streamauth.settings import Keys, get_keys, get_settings
+from streamauth.settings import get_settings
 from streamauth.store import SessionStore, session_store
 
 

@@ -182,9 +182,10 @@ def rotation(client: Any | None = None) -> Rotation:
     """The deployment's rotation, from its settings and secrets."""
     from streamauth import media_api
     from streamauth.aws import secrets_client
+    from streamauth.keys import secret_document
     from streamauth.models.media_servers import parse_registry
     from streamauth.service.jwt_codecs import timeline
-    from streamauth.settings import get_settings, secret_document
+    from streamauth.settings import get_settings
 
     arns = get_settings().secret_arns
     if not arns.get("signingKeys") or not arns.get("publicSigningKeys"):

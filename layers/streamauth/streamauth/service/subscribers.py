@@ -16,13 +16,14 @@ import uuid
 from dataclasses import dataclass, replace
 
 from streamauth.errors import BadRequest, ConfigurationError, StoreUnavailable
+from streamauth.keys import Keys, get_keys
 from streamauth.logic import sealing, signing, totp
 from streamauth.logic.admission import Facts, Reason, Rules, verdict
 from streamauth.models.common import Action
 from streamauth.models.sessions import CredentialRef, Session
 from streamauth.models.streams import StreamState
 from streamauth.models.subscribers import BlockRequest, CreateSubscriberRequest, Subscriber
-from streamauth.settings import Keys, get_keys, get_settings
+from streamauth.settings import get_settings
 from streamauth.store import SessionStore, SubscriberStore, session_store, subscriber_store
 from streamauth.store.subscribers import NotReserved, Outcome, Reserved, guesses_key, profile_key
 
