@@ -40,7 +40,7 @@ os.environ.update(
 
 from localapi import iam, keys  # noqa: E402
 from localapi import template as tpl  # noqa: E402
-from localapi.runtime import free_port  # noqa: E402
+from localapi.runtime import launched  # noqa: E402
 
 ROOT = tpl.ROOT
 EVENTS = ROOT / "events"
@@ -234,43 +234,9 @@ def running_local_api(log: Path, records: Path, **env_extra: str) -> Iterator[Lo
     """`python -m localapi run` on a free port, as a user starts it (make run), with the test's
     credentials and endpoints taken out of its environment; its workers' AWS calls recorded in
     `records` and checked against their roles when it stops."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
-    env[iam.RECORD_ENV] = str(records)
-    env.update(env_extra)
     _LOCAL_IAM_RECORDS.append(records)
-    log.parent.mkdir(parents=True, exist_ok=True)
-    # Its output goes to a file: a pipe nobody reads fills up and stalls the runner mid-suite.
-    output = open(log, "w")  # noqa: SIM115 - lives as long as the runner
-    process = subprocess.Popen(
-        [sys.executable, "-m", "localapi", "run", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=output,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError("local API exited:\n" + log.read_text())
-            try:
-                requests.get(url + "/", timeout=1)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("local API did not start within 60 s:\n" + log.read_text()[-3000:]) from None
-                time.sleep(0.2)
-        yield LocalApi(url, env, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        output.close()
+    with launched(log, {iam.RECORD_ENV: str(records), **env_extra}) as api:
+        yield LocalApi(api.url, api.env, log)
     denied = sorted(
         {f"{r.function} may not {r.action} on {r.resource}" for r in iam.load_records(records) if not r.allowed}
     )

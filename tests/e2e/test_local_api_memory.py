@@ -14,15 +14,16 @@ from pathlib import Path
 
 import pytest
 
+from localapi import iam
 from localapi.bench import (
     LATENCY_WINDOW,
     LOAD_THREADS,
     LoadClient,
-    LocalApi,
     process_tree,
     run_load,
     tree_rss_mb,
 )
+from localapi.runtime import LocalApiProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -40,17 +41,19 @@ STOP_LIMIT_S = 5.0
 
 
 @pytest.fixture
-def own_api(tmp_path: Path) -> Iterator[LocalApi]:
-    api = LocalApi(tmp_path / "run.log", tmp_path / "iam")
+def own_api(tmp_path: Path) -> Iterator[LocalApiProcess]:
+    api = LocalApiProcess(tmp_path / "run.log", {iam.RECORD_ENV: str(tmp_path / "iam")})
     try:
         yield api
     finally:
         if api.process.poll() is None:
             api.process.kill()
-            api.process.wait()
+        api.stop()
 
 
-def test_memory_stays_flat_and_the_runner_stops_cleanly(own_api: LocalApi, operator_header: dict[str, str]) -> None:
+def test_memory_stays_flat_and_the_runner_stops_cleanly(
+    own_api: LocalApiProcess, operator_header: dict[str, str]
+) -> None:
     client = LoadClient(own_api.port, operator_header["Authorization"].removeprefix("Bearer "))
     run_load(client, LOAD_THREADS, prefix="warm")  # every function's worker started
     before = tree_rss_mb(own_api.process.pid)

@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from localapi import keys
-from localapi.runtime import free_port
+from localapi.runtime import launched
 from localapi.template import ROOT
 
 LOG = ROOT / ".build" / "fuzz-server.log"  # the local API's output: look here for a 5xx's traceback
@@ -45,30 +43,6 @@ NEGATIVE_DATA_STATUSES = (400, 401, 403, 404, 405, 406, 409, 413, 414, 415, 422,
 # a rule (403: a closed stream, a wrong credential, a scope), unknown item (404), conflict (409),
 # rate limited (429). Never 400, 413, 414, 415 or 431: the shape was the spec's own.
 POSITIVE_DATA_STATUSES = ("2xx", "3xx", 401, 403, 404, 409, 429)
-
-
-def start_local_api() -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
-    LOG.parent.mkdir(parents=True, exist_ok=True)
-    log = open(LOG, "wb")  # noqa: SIM115 - lives as long as the server
-    process = subprocess.Popen(
-        [sys.executable, "-m", "localapi", "run", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url + "/openapi.json", timeout=1).close()  # noqa: S310 - loopback
-            return process, url
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("the local API did not start")
 
 
 def operator_jwt() -> str:
@@ -179,8 +153,8 @@ def write_config() -> Path:
 
 
 def run(examples: int, seed: int, extra: list[str] | None = None) -> int:
-    process, url = start_local_api()
-    try:
+    with launched(LOG) as api:
+        url = api.url
         command = [
             sys.executable,
             "-m",
@@ -204,13 +178,6 @@ def run(examples: int, seed: int, extra: list[str] | None = None) -> int:
             *(extra or []),
         ]
         return subprocess.run(command, cwd=ROOT, check=False).returncode
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def main() -> None:

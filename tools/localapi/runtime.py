@@ -3,7 +3,9 @@
 `Backend` starts moto's server (DynamoDB, Secrets Manager, EventBridge, SQS) unless told to
 use another DynamoDB endpoint, creates the template's tables and secrets, and resolves each
 function's environment. `Lambdas` keeps a warm worker process per function (more with
-`per_function`), as Lambda keeps execution environments.
+`per_function`), as Lambda keeps execution environments. `LocalApiProcess` starts the whole local
+API (`python -m localapi run`) in its own process, as a user does: for the tests, the fuzzer and
+the bench.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ import os
 import subprocess
 import sys
 import threading
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +38,76 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+class LocalApiProcess:
+    """`python -m localapi run` on a free port, as a user starts it (make run), without the
+    caller's AWS and Powertools settings, ready when made: it answers at `url`. Its output goes
+    to `log` (a pipe nobody reads would fill up and stall it); a runner that exits, or does not
+    answer within `wait` seconds, raises with the log's end. The tests, the fuzzer and the
+    bench's load and memory runs all start it here."""
+
+    def __init__(self, log: Path, env_extra: Mapping[str, str] | None = None, wait: float = 60) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
+        self.env.update(env_extra or {})
+        log.parent.mkdir(parents=True, exist_ok=True)
+        self._output = open(log, "wb")  # noqa: SIM115 - closed by stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "localapi", "run", "--port", str(self.port)],
+            cwd=tpl.ROOT,
+            env=self.env,
+            stdout=self._output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            self._wait_ready(wait)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_ready(self, wait: float) -> None:
+        deadline = time.monotonic() + wait
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the local API exited with {self.process.returncode}:\n{self._tail()}")
+            try:
+                urllib.request.urlopen(self.url + "/openapi.json", timeout=5).close()  # noqa: S310 - loopback
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the local API did not answer within {wait:.0f} s:\n{self._tail()}") from None
+                time.sleep(0.2)
+
+    def _tail(self) -> str:
+        self._output.flush()
+        return self.log.read_text(errors="replace")[-3000:]
+
+    def stop(self, timeout: float = 30) -> float:
+        """SIGTERM, as Ctrl-C or `docker stop` would (SIGKILL after `timeout`); seconds until
+        the runner has exited."""
+        started = time.monotonic()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._output.close()
+        return time.monotonic() - started
+
+
+@contextlib.contextmanager
+def launched(log: Path, env_extra: Mapping[str, str] | None = None) -> Iterator[LocalApiProcess]:
+    """A LocalApiProcess for the `with` block, stopped on the way out."""
+    api = LocalApiProcess(log, env_extra)
+    try:
+        yield api
+    finally:
+        api.stop()
 
 
 def untrack_models() -> None:
