@@ -567,8 +567,8 @@ sys.stdout.write(b"".join(chunks).decode() + "\\n")
 sys.stdout.flush()
 os._exit(0)
 """.replace("<context>\n", _CONTEXT)
-RESTORE_RUNS = 11
-RESTORE_WARM = 5  # warm invocations after the first, in the same restored process: their median is "warm"
+RESTORE_RUNS = 25  # two runs on a quiet machine: wall ratios within 0.05 (docs/performance.md)
+RESTORE_WARM = 9  # warm invocations after the first, in the same restored process: their median is "warm"
 RESTORE_GOAL = 1.3
 
 
@@ -650,6 +650,93 @@ def restore(runs: int = RESTORE_RUNS, names: list[str] | None = None) -> dict[st
         for name, modules in left.items():
             print(f"    {name}: {', '.join(modules)}")
     return samples
+
+
+# -- reading a secret: streamauth's key ring, or the Parameters and Secrets extension ---------------
+#
+# AWS's extension is a local HTTP cache in front of Secrets Manager (localapi.extension serves
+# its interface here, in its own process, as the extension is). What it would change for the
+# hooks' every-request secret: a warm request reads a cache through a loopback request instead
+# of from memory; a request after a restore finds its cache as empty as the ring (a secret is
+# never captured in a snapshot), so it waits for the extension's GetSecretValue plus that hop.
+SECRET_READS = 41
+
+
+@contextlib.contextmanager
+def _extension(env: dict[str, str], ttl: float) -> Iterator[str]:
+    """localapi.extension serving in its own process; yields its URL for the secret `arn`."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "localapi.extension", env["AWS_ENDPOINT_URL_SECRETS_MANAGER"], str(ttl)],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        yield f"http://127.0.0.1:{int(server.stdout.readline())}"
+    finally:
+        server.kill()
+        server.wait()
+
+
+def _median_ms(read: Callable[[], object], runs: int = SECRET_READS) -> float:
+    times = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        read()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times) * 1000
+
+
+def secret_reads() -> None:
+    """The hook secret read four ways: what a warm request and a request after a restore wait
+    for, with streamauth's key ring (what ships) and through the extension."""
+    import urllib.parse
+    import urllib.request
+
+    from streamauth import aws, settings
+    from streamauth.keys import _fetch_secret_string, get_keys
+
+    backend = _bench_backend()
+    env = backend.environment(tpl.functions()["NginxHookFunction"])
+    arn = env[settings.SECRETS["hook"].env]
+    saved = dict(os.environ)
+    os.environ.update(env)
+    settings.reset_caches()
+    aws.reset_clients()
+    try:
+
+        def through(url: str) -> Callable[[], object]:
+            request = urllib.request.Request(  # noqa: S310 - http on loopback, the URL made here
+                f"{url}/secretsmanager/get?secretId={urllib.parse.quote(arn)}",
+                headers={"X-Aws-Parameters-Secrets-Token": env["AWS_SESSION_TOKEN"]},
+            )
+            return lambda: json.loads(urllib.request.urlopen(request, timeout=5).read())["SecretString"]  # noqa: S310
+
+        get_keys().hook_secret  # noqa: B018 - loaded once: the ring now holds it
+        rows = [
+            ("streamauth's key ring, held (a warm request)", _median_ms(lambda: get_keys().hook_secret)),
+            (
+                "GetSecretValue, the function's own client (after a restore)",
+                _median_ms(lambda: _fetch_secret_string(arn)),
+            ),
+        ]
+        with _extension(env, 300) as url:
+            read = through(url)
+            read()
+            rows.insert(1, ("the extension, held in its cache (a warm request)", _median_ms(read)))
+        with _extension(env, 0) as url:
+            rows.append(("the extension, not held (after a restore: its cache is empty)", _median_ms(through(url))))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        settings.reset_caches()
+        aws.reset_clients()
+    print(f"Reading the hook secret (every media-server hook request reads it), median of {SECRET_READS} reads in ms,")
+    print(f"against Secrets Manager on loopback (load average {load_average()}); the extension's interface served by")
+    print("localapi.extension, in its own process as the extension is:")
+    for label, ms in rows:
+        print(f"  {label:64} {ms:8.4f}")
 
 
 IMPORT_RUNS = 3
@@ -1064,59 +1151,13 @@ def tree_rss_mb(pid: int) -> float:
     return sum(process_tree(pid).values()) / 1024
 
 
-class LocalApi:
-    """`python -m localapi run` of its own on a free port (output to `log`), so the memory of
-    exactly its processes can be measured."""
+def _local_api(scratch: Path) -> Any:
+    """`python -m localapi run` of its own (output and IAM records in `scratch`), so the memory
+    of exactly its processes can be measured."""
+    from localapi import iam
+    from localapi.runtime import LocalApiProcess
 
-    def __init__(self, log: Path, iam_records: Path) -> None:
-        from localapi import iam
-        from localapi.runtime import free_port
-
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
-        env[iam.RECORD_ENV] = str(iam_records)
-        self._log = open(log, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "localapi", "run", "--port", str(self.port)],
-            cwd=tpl.ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        self._wait_ready()
-
-    def _wait_ready(self, timeout: float = 60) -> None:
-        import http.client
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the local API exited with {self.process.returncode}")
-            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-            try:
-                connection.request("GET", "/")
-                connection.getresponse().read()
-                return
-            except OSError:
-                time.sleep(0.2)
-            finally:
-                connection.close()
-        self.process.kill()
-        raise RuntimeError(f"the local API did not answer within {timeout:.0f} s")
-
-    def stop(self, timeout: float = 30) -> float:
-        """SIGTERM, as Ctrl-C or `docker stop` would; seconds until the runner has exited."""
-        started = time.monotonic()
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=timeout)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-                self.process.wait()
-            self._log.close()
-        return time.monotonic() - started
+    return LocalApiProcess(scratch / "run.log", {iam.RECORD_ENV: str(scratch / "iam")})
 
 
 class LoadClient:
@@ -1210,7 +1251,7 @@ def memory(calls: int = LOAD_CALLS) -> None:
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="localapi-bench-") as scratch:
-        api = LocalApi(Path(scratch) / "run.log", Path(scratch) / "iam")
+        api = _local_api(Path(scratch))
         try:
             client = LoadClient(api.port, operator_token())
             run_load(client, LOAD_THREADS, prefix="warm")  # every function's worker started
@@ -1255,7 +1296,7 @@ def decisions(clients: int = DECISION_CLIENTS, seconds: float = DECISION_SECONDS
     from concurrent.futures import ThreadPoolExecutor
 
     with tempfile.TemporaryDirectory(prefix="localapi-bench-") as scratch:
-        api = LocalApi(Path(scratch) / "run.log", Path(scratch) / "iam")
+        api = _local_api(Path(scratch))
         try:
             LoadClient(api.port, operator_token()).open_streams(["crowd"])
             hooks = _hook_prefix() + "/nginx-rtmp"
@@ -1430,6 +1471,9 @@ def main() -> None:
         print()
         restore()
         return
+    if sys.argv[1:] == ["secrets"]:  # the hook secret read four ways only
+        secret_reads()
+        return
     if sys.argv[1:] == ["imports"]:  # the hot functions' import profiles only
         imports()
         return
@@ -1447,6 +1491,8 @@ def main() -> None:
     imports()
     print()
     restore()
+    print()
+    secret_reads()
     print()
     instructions()
     print()
