@@ -567,8 +567,8 @@ sys.stdout.write(b"".join(chunks).decode() + "\\n")
 sys.stdout.flush()
 os._exit(0)
 """.replace("<context>\n", _CONTEXT)
-RESTORE_RUNS = 25  # two runs on a quiet machine: wall ratios within 0.05 (docs/performance.md)
-RESTORE_WARM = 9  # warm invocations after the first, in the same restored process: their median is "warm"
+RESTORE_RUNS = 11  # more would grow the table each warm request writes to, and moto slows with it (see docs/performance.md)
+RESTORE_WARM = 5  # warm invocations after the first, in the same restored process: their median is "warm"
 RESTORE_GOAL = 1.3
 
 
