@@ -567,7 +567,7 @@ sys.stdout.write(b"".join(chunks).decode() + "\\n")
 sys.stdout.flush()
 os._exit(0)
 """.replace("<context>\n", _CONTEXT)
-RESTORE_RUNS = 11  # more would grow the table each warm request writes to, and moto slows with it (see docs/performance.md)
+RESTORE_RUNS = 11  # more grow the table each warm request writes, and moto slows with it (docs/performance.md)
 RESTORE_WARM = 5  # warm invocations after the first, in the same restored process: their median is "warm"
 RESTORE_GOAL = 1.3
 
