@@ -96,12 +96,13 @@ def _bounded(number: int, field: str, minimum: int | None, maximum: int | None) 
 
 
 def parse_int(value: object, field: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
-    """An integer from a query or path parameter (a string of digits)."""
+    """An integer from a query or path parameter: a string of digits, as written (" 12" is not
+    one: the contract's integer, and Ant Media's, which answers it as a non-number)."""
     if value is None or value == "":
         raise BadRequest(field, "is required")
-    if not isinstance(value, str) or not _INT.fullmatch(value.strip()):
+    if not isinstance(value, str) or not _INT.fullmatch(value):
         raise BadRequest(field, "must be an integer")
-    return _bounded(int(value.strip()), field, minimum, maximum)
+    return _bounded(int(value), field, minimum, maximum)
 
 
 def parse_json_int(value: object, field: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
