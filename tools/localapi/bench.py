@@ -37,10 +37,13 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from localapi import bytecode
 from localapi import template as tpl
+
+if TYPE_CHECKING:
+    from localapi.runtime import LocalApiProcess
 
 BUILD = tpl.ROOT / ".build" / "bench"
 RUNS = 9
@@ -664,7 +667,8 @@ SECRET_READS = 41
 
 @contextlib.contextmanager
 def _extension(env: dict[str, str], ttl: float) -> Iterator[str]:
-    """localapi.extension serving in its own process; yields its URL for the secret `arn`."""
+    """localapi.extension serving in its own process, in front of `env`'s Secrets Manager, with
+    a cache of `ttl` seconds; yields its base URL."""
     server = subprocess.Popen(
         [sys.executable, "-m", "localapi.extension", env["AWS_ENDPOINT_URL_SECRETS_MANAGER"], str(ttl)],
         env={**os.environ, **env},
@@ -1151,7 +1155,7 @@ def tree_rss_mb(pid: int) -> float:
     return sum(process_tree(pid).values()) / 1024
 
 
-def _local_api(scratch: Path) -> Any:
+def _local_api(scratch: Path) -> LocalApiProcess:
     """`python -m localapi run` of its own (output and IAM records in `scratch`), so the memory
     of exactly its processes can be measured."""
     from localapi import iam
