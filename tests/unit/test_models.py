@@ -21,7 +21,7 @@ from streamauth.models.tokens import TokenRequest, ValidateRequest
 
 
 @pytest.mark.parametrize("value", ["12", "012", "-0"])
-def test_parse_int_accepts_integer_strings(value: object) -> None:
+def test_parse_int_accepts_integer_strings(value: str) -> None:
     """Query and path parameters are strings."""
     assert parse_int(value, "n") == int(value)
 
