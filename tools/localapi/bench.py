@@ -698,6 +698,7 @@ def secret_reads() -> None:
     import urllib.parse
     import urllib.request
 
+    from localapi import extension
     from streamauth import aws, settings
     from streamauth.keys import _fetch_secret_string, get_keys
 
@@ -712,8 +713,8 @@ def secret_reads() -> None:
 
         def through(url: str) -> Callable[[], object]:
             request = urllib.request.Request(  # noqa: S310 - http on loopback, the URL made here
-                f"{url}/secretsmanager/get?secretId={urllib.parse.quote(arn)}",
-                headers={"X-Aws-Parameters-Secrets-Token": env["AWS_SESSION_TOKEN"]},
+                f"{url}{extension.PATH}?secretId={urllib.parse.quote(arn)}",
+                headers={extension.TOKEN_HEADER: env["AWS_SESSION_TOKEN"]},
             )
             return lambda: json.loads(urllib.request.urlopen(request, timeout=5).read())["SecretString"]  # noqa: S310
 
